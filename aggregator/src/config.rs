@@ -1,0 +1,337 @@
+//! The aggregator's configuration: a TOML file, overridden by
+//! `GREENLIGHT_AGGREGATOR_*` environment variables, overridden by flags.
+//! Validated when loaded: an invalid config cannot exist, and the error
+//! names the file, the key and the reason.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use greenlight_proto::names::parse_color;
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{DeploymentSettings, validate_deployment_name};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+const ENV_PREFIX: &str = "GREENLIGHT_AGGREGATOR_";
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct AggregatorConfig {
+    /// gRPC: agent streams, VerdictService, grpc.health.v1, reflection.
+    pub listen: SocketAddr,
+    /// Where verdicts are published; `None` runs without Redis.
+    pub redis: Option<RedisSettings>,
+    /// Settings for deployments not named in `deployments`.
+    pub defaults: DeploymentSettings,
+    pub deployments: BTreeMap<String, DeploymentSettings>,
+    /// How often time-driven rules (staleness, windows) are re-evaluated.
+    pub tick: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    pub url: String,
+    /// TTL of `greenlight:<deployment>:verdict`, refreshed while we live.
+    pub verdict_ttl: Duration,
+    /// Cap of `greenlight:<deployment>:history` (approximate, MAXLEN ~).
+    pub history_max_len: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: key {key:?}: {reason}")]
+pub struct ConfigError {
+    /// The file, "environment" or "flags".
+    pub origin: String,
+    pub key: String,
+    pub reason: String,
+}
+
+/// Flags that override the file and environment.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisOverride>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RedisOverride {
+    pub url: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_listen")]
+    listen: String,
+    redis: Option<RawRedis>,
+    #[serde(default)]
+    defaults: RawDeployment,
+    #[serde(default)]
+    deployments: BTreeMap<String, RawDeployment>,
+    #[serde(default = "default_tick", with = "humantime_serde")]
+    tick: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedis {
+    url: String,
+    #[serde(default = "default_ttl", with = "humantime_serde")]
+    verdict_ttl: Duration,
+    #[serde(default = "default_history")]
+    history_max_len: u64,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeployment {
+    live: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    ready_after: Option<Duration>,
+    stale_after_intervals: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    forget_after: Option<Duration>,
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.into()
+}
+fn default_tick() -> Duration {
+    Duration::from_millis(250)
+}
+fn default_ttl() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_history() -> u64 {
+    10_000
+}
+
+impl AggregatorConfig {
+    /// Loads `file` (if any), then the environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        let origin = file
+            .map(|path| path.display().to_string())
+            .unwrap_or_else(|| "environment".into());
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError {
+                    origin,
+                    key: String::new(),
+                    reason: "no such file (give the path of a TOML config)".into(),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(PathBuf::from(path)));
+        }
+        let raw: RawConfig = figment
+            .merge(Env::prefixed(ENV_PREFIX).split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|error| from_figment(error, &origin))?;
+        raw.validate(&origin)
+    }
+
+    /// A configuration for tests and the demo: everything default.
+    pub fn for_listen(listen: SocketAddr) -> Self {
+        AggregatorConfig {
+            listen,
+            redis: None,
+            defaults: DeploymentSettings::default(),
+            deployments: BTreeMap::new(),
+            tick: default_tick(),
+        }
+    }
+}
+
+fn from_figment(error: figment::Error, origin: &str) -> ConfigError {
+    let source = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => path.display().to_string(),
+        Some(other) => other.to_string(),
+        None => error
+            .metadata
+            .as_ref()
+            .map(|m| m.name.to_string())
+            .unwrap_or_else(|| origin.to_string()),
+    };
+    ConfigError {
+        origin: source,
+        key: error.path.join("."),
+        reason: error.kind.to_string(),
+    }
+}
+
+impl RawConfig {
+    fn validate(self, origin: &str) -> Result<AggregatorConfig, ConfigError> {
+        let fail = |key: &str, reason: String| ConfigError {
+            origin: origin.to_string(),
+            key: key.to_string(),
+            reason,
+        };
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            fail(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:7070", self.listen),
+            )
+        })?;
+        if self.tick.is_zero() || self.tick > Duration::from_secs(5) {
+            return Err(fail("tick", "must be between 1ms and 5s".into()));
+        }
+        let redis = self
+            .redis
+            .map(|redis| {
+                if !(redis.url.starts_with("redis://") || redis.url.starts_with("rediss://")) {
+                    return Err(fail(
+                        "redis.url",
+                        format!("{:?} must start with redis:// or rediss://", redis.url),
+                    ));
+                }
+                if redis.verdict_ttl < Duration::from_secs(1) {
+                    return Err(fail("redis.verdict_ttl", "must be at least 1s".into()));
+                }
+                if redis.history_max_len == 0 {
+                    return Err(fail("redis.history_max_len", "must be at least 1".into()));
+                }
+                Ok(RedisSettings {
+                    url: redis.url,
+                    verdict_ttl: redis.verdict_ttl,
+                    history_max_len: redis.history_max_len,
+                })
+            })
+            .transpose()?;
+        let defaults = self
+            .defaults
+            .apply(DeploymentSettings::default(), "defaults")
+            .map_err(|(key, reason)| fail(&key, reason))?;
+        let mut deployments = BTreeMap::new();
+        for (name, raw) in self.deployments {
+            let prefix = format!("deployments.{name}");
+            validate_deployment_name(&name).map_err(|reason| fail(&prefix, reason))?;
+            let settings = raw
+                .apply(defaults.clone(), &prefix)
+                .map_err(|(key, reason)| fail(&key, reason))?;
+            deployments.insert(name, settings);
+        }
+        Ok(AggregatorConfig {
+            listen,
+            redis,
+            defaults,
+            deployments,
+            tick: self.tick,
+        })
+    }
+}
+
+impl RawDeployment {
+    fn apply(
+        self,
+        mut settings: DeploymentSettings,
+        prefix: &str,
+    ) -> Result<DeploymentSettings, (String, String)> {
+        let key = |name: &str| format!("{prefix}.{name}");
+        if let Some(live) = self.live {
+            settings.live = parse_color(&live).ok_or_else(|| {
+                (
+                    key("live"),
+                    format!("{live:?} is not a color; use blue or green"),
+                )
+            })?;
+        }
+        if let Some(ready_after) = self.ready_after {
+            settings.ready_after = ready_after;
+        }
+        if let Some(intervals) = self.stale_after_intervals {
+            if intervals == 0 {
+                return Err((key("stale_after_intervals"), "must be at least 1".into()));
+            }
+            settings.stale_after_intervals = intervals;
+        }
+        if let Some(forget_after) = self.forget_after {
+            if forget_after.is_zero() {
+                return Err((key("forget_after"), "must be more than 0s".into()));
+            }
+            settings.forget_after = forget_after;
+        }
+        Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<AggregatorConfig, ConfigError> {
+        let dir = tempfile_dir();
+        let path = dir.join("aggregator.toml");
+        std::fs::write(&path, text).unwrap();
+        AggregatorConfig::load(Some(&path), Overrides::default())
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "greenlight-config-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_full_config_loads() {
+        let config = load_text(
+            r#"
+            listen = "127.0.0.1:9000"
+            [redis]
+            url = "redis://127.0.0.1:6380"
+            [defaults]
+            ready_after = "45s"
+            [deployments.escashop]
+            live = "green"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        let escashop = &config.deployments["escashop"];
+        assert_eq!(escashop.live, greenlight_proto::v1::Color::Green);
+        assert_eq!(escashop.ready_after, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_the_reason() {
+        let cases = [
+            ("[defaults]\nready_after = \"soon\"", "defaults.ready_after"),
+            (
+                "[deployments.escashop]\nlive = \"purple\"",
+                "deployments.escashop.live",
+            ),
+            (
+                "[deployments.escashop]\ncolour = \"blue\"",
+                "deployments.escashop",
+            ),
+            ("listen = \"nowhere\"", "listen"),
+            ("[redis]\nurl = \"http://x\"", "redis.url"),
+        ];
+        for (text, key) in cases {
+            let error = load_text(text).unwrap_err();
+            assert!(error.origin.ends_with("aggregator.toml"), "{error}");
+            assert!(error.key.starts_with(key), "{text}: {error}");
+            assert!(!error.reason.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        let error = AggregatorConfig::load(
+            Some(Path::new("/nonexistent/agg.toml")),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(error.reason.contains("no such file"));
+    }
+}

@@ -1,0 +1,174 @@
+//! One task per agent stream: check the Hello, then hand each report to the
+//! engine and answer with an Ack or a typed Reject.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_proto::v1::agent_message::Body as AgentBody;
+use greenlight_proto::v1::agent_service_server::AgentService;
+use greenlight_proto::v1::aggregator_message::Body as AggregatorBody;
+use greenlight_proto::v1::{
+    Ack, AgentMessage, AggregatorMessage, Hello, Reject, RejectReason, Report, Welcome,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::engine::{AgentKey, ReportOutcome};
+use crate::hub::Hub;
+
+/// An agent that connects must say who it is promptly.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Answers waiting for a slow agent; past this the stream is backpressured.
+const OUTBOUND_QUEUE: usize = 64;
+
+pub struct AgentStreamService {
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+}
+
+impl AgentStreamService {
+    pub fn new(hub: Arc<Hub>, shutdown: CancellationToken) -> Self {
+        AgentStreamService { hub, shutdown }
+    }
+}
+
+type Outbound = mpsc::Sender<Result<AggregatorMessage, Status>>;
+
+#[tonic::async_trait]
+impl AgentService for AgentStreamService {
+    type StreamStream = ReceiverStream<Result<AggregatorMessage, Status>>;
+
+    async fn stream(
+        &self,
+        request: Request<Streaming<AgentMessage>>,
+    ) -> Result<Response<Self::StreamStream>, Status> {
+        let peer = request.remote_addr();
+        let mut inbound = request.into_inner();
+        let hello = first_hello(&mut inbound).await.inspect_err(|status| {
+            tracing::warn!(?peer, error = status.message(), "agent stream refused");
+        })?;
+        let connection = self.hub.connection_id();
+        let (key, last_sequence) = self
+            .hub
+            .with_engine(|engine, now| engine.hello(&hello, connection, now))
+            .map_err(|error| {
+                tracing::warn!(?peer, %error, "agent stream refused");
+                Status::invalid_argument(error.to_string())
+            })?;
+        tracing::info!(
+            deployment = %key.deployment,
+            color = greenlight_proto::names::color_name(key.color),
+            instance = %key.instance_id,
+            last_sequence,
+            "agent connected"
+        );
+        let (outbound, receiver) = mpsc::channel(OUTBOUND_QUEUE);
+        let welcome = AggregatorBody::Welcome(Welcome { last_sequence });
+        outbound
+            .send(Ok(message(welcome)))
+            .await
+            .map_err(|_| Status::cancelled("agent left before its Welcome"))?;
+        tokio::spawn(serve_reports(
+            self.hub.clone(),
+            key,
+            connection,
+            inbound,
+            outbound,
+            self.shutdown.clone(),
+        ));
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+}
+
+async fn first_hello(inbound: &mut Streaming<AgentMessage>) -> Result<Hello, Status> {
+    let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
+        .await
+        .map_err(|_| Status::deadline_exceeded("no Hello within 10 s of opening the stream"))??;
+    match first.and_then(|message| message.body) {
+        Some(AgentBody::Hello(hello)) => Ok(hello),
+        Some(AgentBody::Report(_)) => Err(Status::invalid_argument(
+            "hello: the first message of a stream must be a Hello, got a Report",
+        )),
+        None => Err(Status::invalid_argument(
+            "hello: the stream ended or sent an empty message before its Hello",
+        )),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(deployment = %key.deployment, instance = %key.instance_id))]
+async fn serve_reports(
+    hub: Arc<Hub>,
+    key: AgentKey,
+    connection: u64,
+    mut inbound: Streaming<AgentMessage>,
+    outbound: Outbound,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => {
+                let _ = outbound.send(Err(Status::unavailable("aggregator shutting down"))).await;
+                break;
+            }
+            next = inbound.message() => next,
+        };
+        let answer = match next {
+            Ok(Some(AgentMessage {
+                body: Some(AgentBody::Report(report)),
+            })) => answer_report(&hub, &key, report),
+            Ok(Some(_)) => reject(
+                0,
+                RejectReason::UnexpectedHello,
+                "a Hello (or an empty message) after the first message is ignored",
+            ),
+            Ok(None) => break,
+            Err(status) => {
+                tracing::debug!(error = status.message(), "agent stream broke");
+                break;
+            }
+        };
+        if outbound.send(Ok(answer)).await.is_err() {
+            break;
+        }
+    }
+    hub.with_engine(|engine, now| engine.disconnected(&key, connection, now));
+    tracing::info!("agent disconnected");
+}
+
+fn answer_report(hub: &Hub, key: &AgentKey, report: Report) -> AggregatorMessage {
+    let sequence = report.sequence;
+    match hub.with_engine(|engine, now| engine.report(key, report, now)) {
+        ReportOutcome::Accepted => message(AggregatorBody::Ack(Ack { sequence })),
+        ReportOutcome::Duplicate => reject(sequence, RejectReason::Duplicate, "already received"),
+        ReportOutcome::OutOfOrder => reject(
+            sequence,
+            RejectReason::OutOfOrder,
+            "older than a report already received",
+        ),
+        ReportOutcome::Invalid(detail) => {
+            tracing::warn!(sequence, %detail, "invalid report");
+            reject(sequence, RejectReason::Invalid, &detail)
+        }
+        ReportOutcome::UnknownAgent => reject(
+            sequence,
+            RejectReason::Invalid,
+            "this agent is no longer registered; reconnect with a Hello",
+        ),
+    }
+}
+
+fn reject(sequence: u64, reason: RejectReason, detail: &str) -> AggregatorMessage {
+    let mut reject = Reject {
+        sequence,
+        detail: detail.to_string(),
+        ..Default::default()
+    };
+    reject.set_reason(reason);
+    message(AggregatorBody::Reject(reject))
+}
+
+fn message(body: AggregatorBody) -> AggregatorMessage {
+    AggregatorMessage { body: Some(body) }
+}

@@ -1,0 +1,45 @@
+//! Serves every gRPC service on one listener until shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use greenlight_proto::v1::agent_service_server::AgentServiceServer;
+use greenlight_proto::v1::verdict_service_server::VerdictServiceServer;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+use super::{AgentStreamService, VerdictApi};
+use crate::health::HealthPublisher;
+use crate::hub::Hub;
+
+/// Reports are small; anything bigger is a broken or hostile client.
+const MAX_MESSAGE_BYTES: usize = 1 << 20;
+
+pub async fn serve(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    health: &HealthPublisher,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(greenlight_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let agents = AgentServiceServer::new(AgentStreamService::new(hub.clone(), shutdown.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let verdicts = VerdictServiceServer::new(VerdictApi::new(hub, shutdown.clone()))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .concurrency_limit_per_connection(256)
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(5)))
+        .add_service(health.service())
+        .add_service(reflection)
+        .add_service(agents)
+        .add_service(verdicts)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! `greenlight-aggregator`: parses flags, loads config, runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use greenlight_aggregator::config::{AggregatorConfig, Overrides, RedisOverride};
+use tokio_util::sync::CancellationToken;
+
+/// Receives greenlight-agent report streams, decides when the candidate
+/// color of each blue/green deployment is READY, and publishes every
+/// verdict over gRPC (VerdictService, grpc.health.v1) and Redis.
+///
+/// Config file keys (all optional):
+///
+///   listen = "127.0.0.1:7070"        # gRPC for agents, the CLI, health checks
+///   tick = "250ms"                   # how often staleness and windows are re-checked
+///   [redis]
+///   url = "redis://127.0.0.1:6379"   # key greenlight:<deployment>:verdict, channel, history
+///   verdict_ttl = "15s"
+///   history_max_len = 10000
+///   [defaults]                       # for every deployment
+///   live = "blue"                    # the color that carries traffic now
+///   ready_after = "30s"              # candidate healthy this long => READY
+///   stale_after_intervals = 3        # missed report intervals => agent stale
+///   forget_after = "10m"             # disconnected agents are dropped after this
+///   [deployments.escashop]           # overrides for one deployment
+///   ready_after = "60s"
+///
+/// Environment variables GREENLIGHT_AGGREGATOR_<KEY> (nested with __, e.g.
+/// GREENLIGHT_AGGREGATOR_REDIS__URL) override the file; flags override both.
+/// Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.
+#[derive(Debug, Parser)]
+#[command(name = "greenlight-aggregator", version, verbatim_doc_comment)]
+struct Args {
+    /// TOML config file.
+    #[arg(long, env = "GREENLIGHT_AGGREGATOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address for gRPC (overrides `listen`).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Redis URL to publish verdicts to (overrides `redis.url`).
+    #[arg(long)]
+    redis_url: Option<String>,
+    /// Validate the config file, print what it means, and exit (0 ok, 2 bad).
+    #[arg(long, value_name = "FILE")]
+    check_config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let file = args.check_config.as_ref().or(args.config.as_ref());
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+        redis: args.redis_url.clone().map(|url| RedisOverride { url }),
+    };
+    let config = match AggregatorConfig::load(file.map(PathBuf::as_path), overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("greenlight-aggregator: bad configuration: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config.is_some() {
+        println!("config OK: {config:#?}");
+        return ExitCode::SUCCESS;
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("greenlight-aggregator: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match greenlight_aggregator::bind(config.listen).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                eprintln!("greenlight-aggregator: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Ok(address) = listener.local_addr() {
+            // Tests and scripts read the port from this line.
+            println!("greenlight-aggregator listening on {address}");
+        }
+        let shutdown = CancellationToken::new();
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
+        match greenlight_aggregator::run_on(listener, config, shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("greenlight-aggregator: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    shutdown.cancel();
+}

@@ -1,0 +1,103 @@
+//! status, verdict and watch: one call each, printed for people or as JSON.
+
+use std::time::Duration;
+
+use greenlight_proto::json::VerdictJson;
+use greenlight_proto::v1::{
+    Decision, GetVerdictRequest, ListDeploymentsRequest, WatchVerdictsRequest,
+};
+
+use crate::client::connect;
+use crate::exit::{DOES_NOT_HOLD, Failure};
+use crate::render;
+
+pub async fn status(address: &str, timeout: Duration, json: bool) -> Result<(), Failure> {
+    let mut connection = connect(address, timeout).await?;
+    let verdicts = tokio::time::timeout(
+        timeout,
+        connection
+            .verdicts
+            .list_deployments(ListDeploymentsRequest {}),
+    )
+    .await
+    .map_err(|_| Failure::unreachable(address, "no answer in time"))?
+    .map_err(|status| Failure::from_status(address, &status))?
+    .into_inner()
+    .verdicts;
+    if json {
+        let docs: Vec<VerdictJson> = verdicts.iter().map(VerdictJson::from).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
+        );
+    } else if verdicts.is_empty() {
+        println!("no deployments yet: no agent has connected to {address}");
+    } else {
+        for verdict in &verdicts {
+            println!("{}", render::headline(verdict));
+        }
+    }
+    Ok(())
+}
+
+/// Exit 0 when READY: `greenlight verdict escashop && switch` is a gate.
+pub async fn verdict(
+    address: &str,
+    timeout: Duration,
+    deployment: &str,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut connection = connect(address, timeout).await?;
+    let request = GetVerdictRequest {
+        deployment: deployment.to_string(),
+    };
+    let verdict = tokio::time::timeout(timeout, connection.verdicts.get_verdict(request))
+        .await
+        .map_err(|_| Failure::unreachable(address, "no answer in time"))?
+        .map_err(|status| Failure::from_status(address, &status))?
+        .into_inner();
+    if json {
+        println!("{}", render::json(&verdict));
+    } else {
+        print!("{}", render::full(&verdict));
+    }
+    if verdict.decision() == Decision::Ready {
+        Ok(())
+    } else {
+        Err(Failure::new(DOES_NOT_HOLD, ""))
+    }
+}
+
+pub async fn watch(
+    address: &str,
+    timeout: Duration,
+    deployment: &str,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut connection = connect(address, timeout).await?;
+    let request = WatchVerdictsRequest {
+        deployment: deployment.to_string(),
+    };
+    let mut stream = connection
+        .verdicts
+        .watch_verdicts(request)
+        .await
+        .map_err(|status| Failure::from_status(address, &status))?
+        .into_inner();
+    loop {
+        match stream.message().await {
+            Ok(Some(verdict)) if json => {
+                let doc = VerdictJson::from(&verdict);
+                println!("{}", serde_json::to_string(&doc).unwrap_or_default());
+            }
+            Ok(Some(verdict)) => print!("{}", render::full(&verdict)),
+            Ok(None) => {
+                return Err(Failure::unreachable(
+                    address,
+                    "the aggregator closed the watch",
+                ));
+            }
+            Err(status) => return Err(Failure::from_status(address, &status)),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! `greenlight`: asks the aggregator about blue/green deployments. What
+//! switch scripts, CI jobs and people run.
+//!
+//! # Layout
+//! - `exit`: the exit codes (a contract) and error mapping.
+//! - `client`: connecting with bounded waits.
+//! - `commands`: status, verdict, watch.
+//! - `wait`: waiting for a condition, across aggregator restarts.
+//! - `render`: verdicts for people and as JSON.
+
+mod client;
+mod commands;
+mod exit;
+mod render;
+mod wait;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Ask greenlight whether a blue/green deployment may cut over.
+///
+/// Exit codes (stable, for scripts):
+///   0  the asked condition holds (e.g. the candidate is READY)
+///   1  it does not (not ready, unknown deployment, wait timed out)
+///   2  usage or configuration error
+///   3  the aggregator is unreachable or did not answer in time
+///
+/// Examples:
+///   greenlight status
+///   greenlight verdict escashop && ./deploy/switch-traffic blue-to-green
+///   greenlight wait escashop --until ready --timeout 300s
+///   greenlight verdict escashop --json | jq .reasons
+#[derive(Debug, Parser)]
+#[command(name = "greenlight", version, verbatim_doc_comment)]
+struct Cli {
+    /// The aggregator's gRPC address.
+    #[arg(
+        long,
+        global = true,
+        env = "GREENLIGHT_AGGREGATOR",
+        default_value = "http://127.0.0.1:7070"
+    )]
+    aggregator: String,
+    /// How long to wait for the aggregator to connect and answer.
+    #[arg(long = "rpc-timeout", global = true, default_value = "5s", value_parser = humantime::parse_duration)]
+    rpc_timeout: Duration,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Every deployment the aggregator knows, one line each. Exit 0 if it answered.
+    Status {
+        /// Print JSON (a list of verdicts) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The current verdict of one deployment, with its reasons.
+    /// Exit 0 if READY, 1 otherwise.
+    Verdict {
+        deployment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until a condition holds. Exit 0 when it does, 1 on timeout,
+    /// 3 if the aggregator could not be reached at all.
+    Wait {
+        deployment: String,
+        /// The condition to wait for.
+        #[arg(long, value_enum, default_value = "ready")]
+        until: Until,
+        /// Give up after this long (e.g. 300s, 5m).
+        #[arg(long, default_value = "300s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print every new verdict of a deployment as it is decided (until Ctrl-C).
+    Watch {
+        deployment: String,
+        /// One JSON document per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A condition `wait` can wait for.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Until {
+    /// The candidate is READY: cutover is allowed.
+    Ready,
+    /// The bake passed: the phase is Verified.
+    Verified,
+    /// The deployment was rolled back (decision ROLLBACK or phase RolledBack).
+    RolledBack,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("greenlight: cannot start: {error}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let address = cli.aggregator.as_str();
+        let timeout = cli.rpc_timeout;
+        match cli.command {
+            Command::Status { json } => commands::status(address, timeout, json).await,
+            Command::Verdict { deployment, json } => {
+                commands::verdict(address, timeout, &deployment, json).await
+            }
+            Command::Wait {
+                deployment,
+                until,
+                timeout: limit,
+                json,
+            } => wait::wait(address, timeout, &deployment, until, limit, json).await,
+            Command::Watch { deployment, json } => {
+                commands::watch(address, timeout, &deployment, json).await
+            }
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::from(exit::HOLDS),
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                eprintln!("greenlight: {}", failure.message);
+            }
+            failure.exit_code()
+        }
+    }
+}

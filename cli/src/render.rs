@@ -1,0 +1,66 @@
+//! How verdicts look to a person, and as JSON for scripts.
+
+use std::fmt::Write;
+
+use greenlight_proto::json::VerdictJson;
+use greenlight_proto::v1::Verdict;
+
+pub fn json(verdict: &Verdict) -> String {
+    serde_json::to_string_pretty(&VerdictJson::from(verdict)).unwrap_or_else(|_| "{}".into())
+}
+
+/// One line: `escashop: READY (phase Ready, epoch 12, live blue, candidate green)`.
+pub fn headline(verdict: &Verdict) -> String {
+    let doc = VerdictJson::from(verdict);
+    format!(
+        "{}: {} (phase {}, epoch {}, live {}, candidate {})",
+        doc.deployment, doc.decision, doc.phase, doc.epoch, doc.live, doc.candidate
+    )
+}
+
+/// The headline, then every reason and agent, so a person understands the
+/// decision without reading logs.
+pub fn full(verdict: &Verdict) -> String {
+    let doc = VerdictJson::from(verdict);
+    let mut out = headline(verdict);
+    out.push('\n');
+    if let Some(decided_at) = &doc.decided_at {
+        let _ = writeln!(out, "  decided at {decided_at}");
+    }
+    if doc.reasons.is_empty() {
+        let _ = writeln!(out, "  reasons: none, every rule is satisfied");
+    } else {
+        let _ = writeln!(out, "  reasons:");
+        for reason in &doc.reasons {
+            let since = reason
+                .since
+                .as_deref()
+                .map(|since| format!(" (since {since})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "    - [{}] {}{since}", reason.rule, reason.message);
+        }
+    }
+    if doc.agents.is_empty() {
+        let _ = writeln!(out, "  agents: none connected");
+    } else {
+        let _ = writeln!(out, "  agents:");
+        for agent in &doc.agents {
+            let state = match (agent.connected, agent.fresh) {
+                (true, true) => "fresh",
+                (true, false) => "connected, stale",
+                (false, _) => "disconnected",
+            };
+            let failing = if agent.failing_checks.is_empty() {
+                "all checks pass".to_string()
+            } else {
+                format!("failing: {}", agent.failing_checks.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "    {:<5} {:<20} backend {:<10} {state}, seq {}, {failing}",
+                agent.color, agent.instance_id, agent.backend_version, agent.last_sequence
+            );
+        }
+    }
+    out
+}

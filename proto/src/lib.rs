@@ -1,0 +1,28 @@
+//! greenlight's gRPC contract, package `greenlight.v1`, and the JSON form of
+//! a verdict that the aggregator publishes to Redis and the CLI prints.
+//!
+//! # Layout
+//! - `v1`: the generated messages, clients and servers (from `proto/greenlight/v1`).
+//! - [`names`]: the words used on the wire and in JSON for colors, decisions, phases.
+//! - [`json`]: [`json::VerdictJson`], the verdict as JSON (Redis and `--json`).
+//! - [`time`]: protobuf timestamps to and from `SystemTime`.
+
+pub mod json;
+pub mod names;
+pub mod time;
+
+/// Generated code for `greenlight.v1`.
+pub mod v1 {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("greenlight.v1");
+}
+
+/// Encoded `FileDescriptorSet` of every greenlight proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/greenlight_descriptor.bin"));
+
+/// The `grpc.health.v1` service name that is SERVING exactly when `color` of
+/// `deployment` is fit to carry traffic (DESIGN: external contracts).
+pub fn health_service_name(deployment: &str, color: v1::Color) -> String {
+    format!("greenlight.{deployment}.{}", names::color_name(color))
+}

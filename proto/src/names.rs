@@ -1,0 +1,113 @@
+//! The words for enum values in JSON, logs and the CLI. Proto enum names
+//! (`COLOR_GREEN`) are for the wire; people read `green` and `READY`.
+
+use crate::v1::{CheckStatus, Color, Decision, Phase};
+
+pub fn color_name(color: Color) -> &'static str {
+    match color {
+        Color::Blue => "blue",
+        Color::Green => "green",
+        Color::Unspecified => "unspecified",
+    }
+}
+
+/// Parses `blue` or `green` (any case).
+pub fn parse_color(text: &str) -> Option<Color> {
+    match text.to_ascii_lowercase().as_str() {
+        "blue" => Some(Color::Blue),
+        "green" => Some(Color::Green),
+        _ => None,
+    }
+}
+
+/// The other color of the pair; `Unspecified` stays so.
+pub fn other_color(color: Color) -> Color {
+    match color {
+        Color::Blue => Color::Green,
+        Color::Green => Color::Blue,
+        Color::Unspecified => Color::Unspecified,
+    }
+}
+
+pub fn decision_name(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Ready => "READY",
+        Decision::NotReady => "NOT_READY",
+        Decision::Rollback => "ROLLBACK",
+        Decision::Hold => "HOLD",
+        Decision::Unknown | Decision::Unspecified => "UNKNOWN",
+    }
+}
+
+pub fn parse_decision(text: &str) -> Option<Decision> {
+    match text {
+        "READY" => Some(Decision::Ready),
+        "NOT_READY" => Some(Decision::NotReady),
+        "ROLLBACK" => Some(Decision::Rollback),
+        "HOLD" => Some(Decision::Hold),
+        "UNKNOWN" => Some(Decision::Unknown),
+        _ => None,
+    }
+}
+
+pub fn phase_name(phase: Phase) -> &'static str {
+    match phase {
+        Phase::Normal => "Normal",
+        Phase::Deploying => "Deploying",
+        Phase::Testing => "Testing",
+        Phase::Ready => "Ready",
+        Phase::Baking => "Baking",
+        Phase::Verified => "Verified",
+        Phase::RolledBack => "RolledBack",
+        Phase::Held => "Held",
+        Phase::Unspecified => "Unspecified",
+    }
+}
+
+pub fn parse_phase(text: &str) -> Option<Phase> {
+    [
+        Phase::Normal,
+        Phase::Deploying,
+        Phase::Testing,
+        Phase::Ready,
+        Phase::Baking,
+        Phase::Verified,
+        Phase::RolledBack,
+        Phase::Held,
+    ]
+    .into_iter()
+    .find(|phase| phase_name(*phase) == text)
+}
+
+pub fn check_status_name(status: CheckStatus) -> &'static str {
+    match status {
+        CheckStatus::Pass => "pass",
+        CheckStatus::Warn => "warn",
+        CheckStatus::Fail => "fail",
+        CheckStatus::Unspecified => "unspecified",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for color in [Color::Blue, Color::Green] {
+            assert_eq!(parse_color(color_name(color)), Some(color));
+        }
+        for decision in [
+            Decision::Ready,
+            Decision::NotReady,
+            Decision::Rollback,
+            Decision::Hold,
+            Decision::Unknown,
+        ] {
+            assert_eq!(parse_decision(decision_name(decision)), Some(decision));
+        }
+        assert_eq!(parse_phase("Baking"), Some(Phase::Baking));
+        assert_eq!(parse_color("purple"), None);
+        assert_eq!(other_color(Color::Blue), Color::Green);
+    }
+}
