@@ -1,0 +1,68 @@
+//! `greenlight-demo`: the blue/green story in one command, on a machine with
+//! nothing but Rust. Simulated blue and green backends, their agents and the
+//! aggregator run in this process on loopback ports; the story is printed as
+//! a timeline of what happened and what greenlight decided, and why.
+//!
+//! # Layout
+//! - `cast`: starting the aggregator, backends and agents.
+//! - `timeline`: printing events with the time since the start.
+//! - `story`: the scripted steps.
+
+mod cast;
+mod story;
+mod timeline;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// Run greenlight's blue/green story: blue is live, green v3.1.0 deploys and
+/// becomes READY, traffic is cut over, a fault is injected into green and
+/// the verdict turns and says why. Needs nothing but this binary; with
+/// --redis-url the verdicts are also published to Redis
+/// (greenlight:escashop:verdict, :verdicts, :history).
+#[derive(Debug, Parser)]
+#[command(name = "greenlight-demo", version)]
+pub struct Args {
+    /// Publish every verdict to this Redis (e.g. redis://127.0.0.1:6379).
+    #[arg(long, env = "GREENLIGHT_DEMO_REDIS_URL")]
+    redis_url: Option<String>,
+    /// How long green must stay healthy before it is READY.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    ready_after: Duration,
+    /// How often the agents probe and report.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    interval: Duration,
+    /// Share of green's requests that fail once the fault is injected.
+    #[arg(long, default_value_t = 0.2)]
+    fault_error_ratio: f64,
+    /// Show the components' own logs (info level) on stderr.
+    #[arg(long)]
+    verbose: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let level = if args.verbose { "info" } else { "error" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("greenlight-demo: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(story::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("greenlight-demo: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The scripted story. Each step says what it does to the system and then
+//! waits for greenlight's verdict to answer, with a bound on every wait.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use greenlight_proto::v1::verdict_service_client::VerdictServiceClient;
+use greenlight_proto::v1::{Decision, Verdict, WatchVerdictsRequest};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Args;
+use crate::cast;
+use crate::timeline::Timeline;
+
+/// No step of the story should take longer than this.
+const STEP_LIMIT: Duration = Duration::from_secs(60);
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let timeline = Timeline::start();
+    let shutdown = CancellationToken::new();
+    let _stop_all = shutdown.clone().drop_guard();
+
+    println!(
+        "greenlight demo: a blue/green deployment of \"escashop\", simulated on this machine."
+    );
+    match &args.redis_url {
+        Some(url) => println!(
+            "Redis: publishing every verdict to {url} (greenlight:escashop:verdict, :verdicts, :history)."
+        ),
+        None => println!(
+            "Redis: none given, so verdicts are served over gRPC only. Add --redis-url redis://127.0.0.1:6379 to publish them."
+        ),
+    }
+    println!();
+
+    let aggregator =
+        cast::aggregator(args.ready_after, args.redis_url.clone(), shutdown.clone()).await?;
+    timeline.say(format!(
+        "aggregator up on {aggregator} (gRPC); readiness window {:?}",
+        args.ready_after
+    ));
+    let mut verdicts = watch_verdicts(aggregator, &shutdown).await?;
+
+    let blue = cast::backend("blue", "v3.0.0", 40, shutdown.clone()).await?;
+    cast::agent(
+        aggregator,
+        "blue",
+        "v3.0.0",
+        blue,
+        args.interval,
+        shutdown.clone(),
+    )?;
+    timeline.say(format!(
+        "blue backend v3.0.0 serving on {blue} with its agent (checks: http, traffic)"
+    ));
+    timeline.say("traffic: 100% -> blue (live)");
+    settle(&timeline, &mut verdicts, Duration::from_secs(2)).await;
+
+    timeline.step(1, "deploy green v3.1.0 beside blue, with its agent");
+    let green = cast::backend("green", "v3.1.0", 40, shutdown.clone()).await?;
+    cast::agent(
+        aggregator,
+        "green",
+        "v3.1.0",
+        green,
+        args.interval,
+        shutdown.clone(),
+    )?;
+    timeline.say(format!("green backend v3.1.0 serving on {green}"));
+    let ready = wait_for(&timeline, &mut verdicts, "green READY", |v| {
+        v.decision() == Decision::Ready
+    })
+    .await?;
+    timeline.say(format!(
+        "green stayed healthy for the whole {:?} window: cutover is allowed (epoch {})",
+        args.ready_after, ready.epoch
+    ));
+
+    timeline.step(2, "cut over: the switch script moves traffic to green");
+    timeline.say("traffic: 100% -> green (live). (The demo records the switch; deploy/switch-traffic arrives with cutover support.)");
+    settle(&timeline, &mut verdicts, Duration::from_secs(2)).await;
+
+    timeline.step(
+        3,
+        format!(
+            "inject a fault into green: {:.0}% of its requests now fail",
+            args.fault_error_ratio * 100.0
+        ),
+    );
+    cast::set_switches(
+        green,
+        &format!("{{\"error_ratio\": {}}}", args.fault_error_ratio),
+    )
+    .await?;
+    let injected_at = timeline.elapsed();
+    let turned = wait_for(&timeline, &mut verdicts, "the verdict to turn", |v| {
+        v.decision() != Decision::Ready
+    })
+    .await?;
+    timeline.say(format!(
+        "the verdict turned {:.1} s after the fault (epoch {}). greenlight says why:",
+        timeline.elapsed() - injected_at,
+        turned.epoch
+    ));
+    for reason in &turned.reasons {
+        println!("           - {}", reason.message);
+    }
+    println!();
+    timeline.say("story complete. Green is no longer fit to carry traffic; automatic rollback arrives with the verdict engine.");
+    shutdown.cancel();
+    Ok(())
+}
+
+/// Follows the aggregator's verdict stream (as `greenlight watch` does),
+/// printing each verdict and handing it to the story.
+async fn watch_verdicts(
+    aggregator: SocketAddr,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<mpsc::Receiver<Verdict>> {
+    let mut client = VerdictServiceClient::connect(format!("http://{aggregator}"))
+        .await
+        .context("connecting to the demo's aggregator")?;
+    let mut stream = client
+        .watch_verdicts(WatchVerdictsRequest {
+            deployment: "escashop".into(),
+        })
+        .await?
+        .into_inner();
+    let (sender, receiver) = mpsc::channel(64);
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                next = stream.message() => match next {
+                    Ok(Some(verdict)) => if sender.send(verdict).await.is_err() { return },
+                    _ => return,
+                },
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// Prints the verdicts that arrive for `duration`.
+async fn settle(timeline: &Timeline, verdicts: &mut mpsc::Receiver<Verdict>, duration: Duration) {
+    let until = tokio::time::Instant::now() + duration;
+    while let Ok(Some(verdict)) = tokio::time::timeout_at(until, verdicts.recv()).await {
+        timeline.verdict(&verdict);
+    }
+}
+
+async fn wait_for(
+    timeline: &Timeline,
+    verdicts: &mut mpsc::Receiver<Verdict>,
+    what: &str,
+    condition: impl Fn(&Verdict) -> bool,
+) -> anyhow::Result<Verdict> {
+    let until = tokio::time::Instant::now() + STEP_LIMIT;
+    loop {
+        match tokio::time::timeout_at(until, verdicts.recv()).await {
+            Ok(Some(verdict)) => {
+                timeline.verdict(&verdict);
+                if condition(&verdict) {
+                    return Ok(verdict);
+                }
+            }
+            Ok(None) => bail!("the verdict stream ended while waiting for {what}"),
+            Err(_) => bail!("waited {STEP_LIMIT:?} for {what}; the story is stuck"),
+        }
+    }
+}
