@@ -149,6 +149,34 @@ impl AggregatorConfig {
     }
 }
 
+impl AggregatorConfig {
+    /// What the config means, in words, for `--check-config`.
+    pub fn summary(&self) -> String {
+        let describe = |settings: &DeploymentSettings| {
+            format!(
+                "live {}, ready after {:?}, stale after {} missed intervals, forget after {:?}",
+                greenlight_proto::names::color_name(settings.live),
+                settings.ready_after,
+                settings.stale_after_intervals,
+                settings.forget_after
+            )
+        };
+        let mut lines = vec![format!("listen: {} (gRPC)", self.listen)];
+        lines.push(match &self.redis {
+            Some(redis) => format!(
+                "redis: {} (verdict TTL {:?}, history capped at {})",
+                redis.url, redis.verdict_ttl, redis.history_max_len
+            ),
+            None => "redis: none (verdicts over gRPC only)".into(),
+        });
+        lines.push(format!("defaults: {}", describe(&self.defaults)));
+        for (name, settings) in &self.deployments {
+            lines.push(format!("deployment {name}: {}", describe(settings)));
+        }
+        lines.join("\n")
+    }
+}
+
 fn from_figment(error: figment::Error, origin: &str) -> ConfigError {
     let source = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
         Some(figment::Source::File(path)) => path.display().to_string(),

@@ -47,14 +47,19 @@ impl Hub {
     pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine, SystemTime) -> R) -> R {
         let mut engine = self.engine.lock().unwrap_or_else(|e| e.into_inner());
         let result = f(&mut engine, self.clock.now());
-        let changed = engine.take_changed();
-        if !changed.is_empty() {
+        let touched = engine.take_touched();
+        if !touched.is_empty() {
             self.verdicts.send_modify(|map| {
                 let map = Arc::make_mut(map);
-                for verdict in &changed {
-                    map.insert(verdict.deployment.clone(), verdict.clone());
+                for name in touched {
+                    if let Some(verdict) = engine.verdict(&name) {
+                        map.insert(name, verdict.clone());
+                    }
                 }
             });
+        }
+        let changed = engine.take_changed();
+        if !changed.is_empty() {
             if let Some(publish) = &self.publish {
                 for verdict in changed {
                     if publish.try_send(verdict).is_err() {

@@ -70,7 +70,8 @@ fn main() -> ExitCode {
         }
     };
     if args.check_config.is_some() {
-        println!("config OK: {config:#?}");
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "config OK\n{}", config.summary());
         return ExitCode::SUCCESS;
     }
 

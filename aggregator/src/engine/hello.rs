@@ -111,7 +111,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: [(fn(&mut Hello), &str); 5] = [
+        type Spoil = fn(&mut Hello);
+        let cases: [(Spoil, &str); 5] = [
             (|h| h.deployment.clear(), "hello.deployment"),
             (|h| h.deployment = "esca shop".into(), "hello.deployment"),
             (|h| h.color = Color::Unspecified as i32, "hello.color"),

@@ -11,7 +11,7 @@ mod verdict;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
 use greenlight_proto::v1::{Hello, Report, Verdict};
@@ -30,8 +30,12 @@ pub struct Engine {
     /// Settings for deployments that are not configured by name.
     defaults: DeploymentSettings,
     deployments: BTreeMap<String, Deployment>,
-    /// Verdicts that changed since the shell last took them.
+    /// Verdicts with a new epoch since the shell last took them.
     changed: Vec<Verdict>,
+    /// Deployments re-evaluated since the shell last looked: their current
+    /// verdict may carry fresher details (observed values, agents) under
+    /// the same epoch.
+    touched: BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -75,6 +79,7 @@ impl Engine {
                 .map(|(name, settings)| (name, Deployment::new(settings)))
                 .collect(),
             changed: Vec::new(),
+            touched: BTreeSet::new(),
         };
         engine.tick(now);
         engine
@@ -159,9 +164,14 @@ impl Engine {
             .filter_map(|deployment| deployment.current.as_ref())
     }
 
-    /// The verdicts that are new since the last call, oldest first.
+    /// The verdicts with a new epoch since the last call, oldest first.
     pub fn take_changed(&mut self) -> Vec<Verdict> {
         std::mem::take(&mut self.changed)
+    }
+
+    /// The deployments re-evaluated since the last call.
+    pub fn take_touched(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.touched)
     }
 
     fn evaluate(&mut self, name: &str, now: SystemTime) {
@@ -182,8 +192,15 @@ impl Engine {
             evaluation,
             now,
         );
+        self.touched.insert(name.to_string());
         let signature = Signature::of(&verdict);
         if deployment.signature.as_ref() == Some(&signature) {
+            // Same decision for the same reasons: fresher details, same epoch.
+            if let Some(current) = &deployment.current {
+                verdict.epoch = current.epoch;
+                verdict.decided_at = current.decided_at;
+            }
+            deployment.current = Some(verdict);
             return;
         }
         deployment.epoch += 1;

@@ -1,0 +1,177 @@
+//! Acceptance: bad input is refused with a message that names what is
+//! wrong, and the aggregator keeps serving everyone else.
+
+use std::time::Duration;
+
+use greenlight_proto::v1::agent_message::Body;
+use greenlight_proto::v1::agent_service_client::AgentServiceClient;
+use greenlight_proto::v1::{AgentMessage, Color, Decision, Hello, Report};
+use greenlight_testbed::{Process, binary};
+use tonic::Code;
+
+use crate::bed::{Bed, DEPLOYMENT, Dependencies, SETTLE};
+
+/// Opens a stream whose first message is `first` and returns the error.
+async fn refused(bed: &Bed, first: AgentMessage) -> tonic::Status {
+    let mut client = AgentServiceClient::connect(bed.aggregator_url())
+        .await
+        .expect("connecting to the aggregator");
+    let outbound = tokio_stream::iter(vec![first]);
+    let result = match client.stream(outbound).await {
+        Err(status) => return status,
+        Ok(response) => response.into_inner().message().await,
+    };
+    match result {
+        Err(status) => status,
+        Ok(message) => panic!("the aggregator accepted the stream: {message:?}"),
+    }
+}
+
+fn hello(deployment: &str, color: i32, instance: &str) -> AgentMessage {
+    AgentMessage {
+        body: Some(Body::Hello(Hello {
+            deployment: deployment.into(),
+            color,
+            instance_id: instance.into(),
+            ..Default::default()
+        })),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_streams_are_refused_and_everyone_else_is_served() {
+    let bed = Bed::new();
+    let aggregator = bed.aggregator(None, "1s").await;
+    let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
+    let no_dependencies = Dependencies {
+        postgres: None,
+        redis: None,
+    };
+    let _green_agent = bed.agent("green", "green-1", &green, no_dependencies, "500ms");
+    let before = bed
+        .verdict_where("green READY", SETTLE, |v| v.decision() == Decision::Ready)
+        .await;
+
+    let report_first = AgentMessage {
+        body: Some(Body::Report(Report {
+            sequence: 1,
+            ..Default::default()
+        })),
+    };
+    let cases = [
+        (report_first, "Hello"),
+        (hello("", Color::Green as i32, "x"), "hello.deployment"),
+        (
+            hello("esca shop", Color::Green as i32, "x"),
+            "hello.deployment",
+        ),
+        (hello(DEPLOYMENT, 7, "x"), "hello.color"),
+        (
+            hello(DEPLOYMENT, Color::Unspecified as i32, "x"),
+            "hello.color",
+        ),
+        (
+            hello(DEPLOYMENT, Color::Blue as i32, ""),
+            "hello.instance_id",
+        ),
+    ];
+    for (first, field) in cases {
+        let status = refused(&bed, first).await;
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(
+            status.message().contains(field),
+            "{field}: {}",
+            status.message()
+        );
+    }
+
+    // Everyone else is still served: the good agent keeps reporting and the
+    // verdict still answers.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = bed
+        .verdict_where("green still READY", SETTLE, |v| {
+            v.decision() == Decision::Ready
+        })
+        .await;
+    assert!(after.agents[0].last_sequence > before.agents[0].last_sequence);
+    assert!(aggregator.is_running());
+    let (code, stdout, _) = bed.cli(&["status"]).await;
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("escashop: READY"), "{stdout}");
+    let (code, _, stderr) = bed.cli(&["verdict", "esca shop"]).await;
+    assert_eq!(
+        code, 2,
+        "a malformed deployment name is a usage error: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_aggregator_config_exits_2_naming_file_key_and_reason() {
+    let bed = Bed::new();
+    let cases = [
+        (
+            "[defaults]\nready_after = \"soon\"\n",
+            "defaults.ready_after",
+        ),
+        (
+            "[deployments.escashop]\nlive = \"purple\"\n",
+            "deployments.escashop.live",
+        ),
+        ("listen = \"nowhere\"\n", "listen"),
+        ("colour = \"blue\"\n", "colour"),
+    ];
+    for (text, key) in cases {
+        let path = bed.dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let process = Process::spawn(
+            binary("greenlight-aggregator"),
+            &["--config", path.to_str().unwrap()],
+            &[],
+        )
+        .unwrap();
+        let status = process
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .expect("a bad config exits at once");
+        let output = process.output_so_far();
+        assert_eq!(status.code(), Some(2), "{text}: {output}");
+        assert!(output.contains("bad.toml"), "names the file: {output}");
+        assert!(output.contains(key), "names the key {key}: {output}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_agent_config_exits_2_naming_the_key() {
+    let bed = Bed::new();
+    let cases = [
+        (
+            "deployment = \"escashop\"\ncolor = \"green\"\nintervall = \"1s\"\n[checks.http]\nurl = \"http://127.0.0.1:1/health\"\n",
+            "intervall",
+        ),
+        (
+            "deployment = \"escashop\"\ncolor = \"green\"\ninterval = \"-1s\"\n[checks.http]\nurl = \"http://127.0.0.1:1/health\"\n",
+            "interval",
+        ),
+        (
+            "deployment = \"escashop\"\ncolor = \"green\"\n[checks.postgres]\nurl = \"not a url\"\n",
+            "checks.postgres.url",
+        ),
+    ];
+    for (text, key) in cases {
+        let path = bed.dir.path().join("agent.toml");
+        std::fs::write(&path, text).unwrap();
+        let process = Process::spawn(
+            binary("greenlight-agent"),
+            &["--config", path.to_str().unwrap()],
+            &[],
+        )
+        .unwrap();
+        let status = process
+            .wait_exit(Duration::from_secs(30))
+            .await
+            .expect("a bad config exits at once");
+        let output = process.output_so_far();
+        assert_eq!(status.code(), Some(2), "{text}: {output}");
+        assert!(output.contains(key), "names the key {key}: {output}");
+    }
+}

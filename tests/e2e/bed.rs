@@ -1,0 +1,200 @@
+//! A blue/green deployment on this machine: the aggregator, simulated
+//! backends and agents as processes, configured through files as an
+//! operator would, plus the CLI and a raw gRPC client to ask them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use greenlight_proto::v1::verdict_service_client::VerdictServiceClient;
+use greenlight_proto::v1::{GetVerdictRequest, Verdict};
+use greenlight_testbed::{Process, binary, eventually, free_port};
+use tempfile::TempDir;
+
+pub const DEPLOYMENT: &str = "escashop";
+/// Generous: the machine is shared and noisy.
+pub const SETTLE: Duration = Duration::from_secs(60);
+const STARTUP: Duration = Duration::from_secs(30);
+
+pub struct Dependencies<'a> {
+    pub postgres: Option<&'a str>,
+    pub redis: Option<&'a str>,
+}
+
+/// A directory for config files, kept until the test ends.
+pub struct Bed {
+    pub dir: TempDir,
+    pub aggregator_port: u16,
+}
+
+impl Bed {
+    pub fn new() -> Bed {
+        Bed {
+            dir: tempfile::tempdir().expect("a temp dir for configs"),
+            aggregator_port: free_port(),
+        }
+    }
+
+    pub fn aggregator_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.aggregator_port)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("writing a config file");
+        path
+    }
+
+    /// Starts the aggregator on `aggregator_port` (the same port on every
+    /// call, so a restart is found where the agents look).
+    pub async fn aggregator(&self, redis_url: Option<&str>, ready_after: &str) -> Process {
+        let redis = redis_url
+            .map(|url| format!("[redis]\nurl = \"{url}\"\nverdict_ttl = \"10s\"\n"))
+            .unwrap_or_default();
+        let config = self.write(
+            "aggregator.toml",
+            &format!(
+                "listen = \"127.0.0.1:{}\"\ntick = \"100ms\"\n{redis}[defaults]\nready_after = \"{ready_after}\"\n",
+                self.aggregator_port
+            ),
+        );
+        let process = Process::spawn(
+            binary("greenlight-aggregator"),
+            &["--config", path_str(&config)],
+            &[("RUST_LOG", "info")],
+        )
+        .expect("starting greenlight-aggregator");
+        process
+            .wait_for_line("greenlight-aggregator listening on", STARTUP)
+            .await;
+        process
+    }
+
+    /// Starts a simulated backend sending itself 20 requests a second.
+    pub async fn backend(&self, color: &str, version: &str) -> (Process, String) {
+        let process = Process::spawn(
+            binary("greenlight-simbackend"),
+            &[
+                "--color",
+                color,
+                "--version",
+                version,
+                "--self-load-rps",
+                "20",
+            ],
+            &[],
+        )
+        .expect("starting greenlight-simbackend");
+        let line = process
+            .wait_for_line("greenlight-simbackend listening on", STARTUP)
+            .await;
+        let address = line
+            .rsplit(' ')
+            .next()
+            .expect("an address")
+            .trim()
+            .to_string();
+        (process, address)
+    }
+
+    /// Starts an agent beside `backend` checking every dependency given.
+    pub fn agent(
+        &self,
+        color: &str,
+        instance: &str,
+        backend: &str,
+        dependencies: Dependencies<'_>,
+        interval: &str,
+    ) -> Process {
+        let mut checks = format!(
+            "[checks.http]\nurl = \"http://{backend}/health\"\n[checks.traffic]\nurl = \"http://{backend}/metrics\"\n"
+        );
+        if let Some(url) = dependencies.postgres {
+            checks.push_str(&format!("[checks.postgres]\nurl = \"{url}\"\n"));
+        }
+        if let Some(url) = dependencies.redis {
+            checks.push_str(&format!("[checks.redis]\nurl = \"{url}\"\n"));
+        }
+        let config = self.write(
+            &format!("agent-{instance}.toml"),
+            &format!(
+                "aggregator = \"{}\"\ndeployment = \"{DEPLOYMENT}\"\ncolor = \"{color}\"\ninstance_id = \"{instance}\"\nbackend_version = \"v-{color}\"\ninterval = \"{interval}\"\n{checks}",
+                self.aggregator_url()
+            ),
+        );
+        Process::spawn(
+            binary("greenlight-agent"),
+            &["--config", path_str(&config)],
+            &[("RUST_LOG", "info")],
+        )
+        .expect("starting greenlight-agent")
+    }
+
+    /// Runs the CLI against this bed's aggregator: (exit code, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        let output = tokio::time::timeout(
+            Duration::from_secs(120),
+            tokio::process::Command::new(binary("greenlight"))
+                .arg("--aggregator")
+                .arg(self.aggregator_url())
+                .args(args)
+                .output(),
+        )
+        .await
+        .expect("the CLI finished within 120 s")
+        .expect("running greenlight");
+        (
+            output.status.code().expect("the CLI exited, not killed"),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    pub async fn verdict_client(&self) -> VerdictServiceClient<tonic::transport::Channel> {
+        let url = self.aggregator_url();
+        eventually("connecting to the aggregator", STARTUP, || {
+            VerdictServiceClient::connect(url.clone())
+        })
+        .await
+    }
+
+    /// Waits until the verdict satisfies `condition`; returns it.
+    pub async fn verdict_where(
+        &self,
+        what: &str,
+        timeout: Duration,
+        condition: impl Fn(&Verdict) -> bool,
+    ) -> Verdict {
+        let client = self.verdict_client().await;
+        eventually(what, timeout, || {
+            let mut client = client.clone();
+            let condition = &condition;
+            async move {
+                let verdict = client
+                    .get_verdict(GetVerdictRequest {
+                        deployment: DEPLOYMENT.into(),
+                    })
+                    .await
+                    .map_err(|status| format!("{status:?}"))?
+                    .into_inner();
+                if condition(&verdict) {
+                    Ok(verdict)
+                } else {
+                    Err(format!(
+                        "decision {:?}, reasons {:?}",
+                        verdict.decision(),
+                        verdict
+                            .reasons
+                            .iter()
+                            .map(|r| &r.message)
+                            .collect::<Vec<_>>()
+                    ))
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("temp paths are UTF-8")
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real binaries as processes, against a real
+//! redis-server and PostgreSQL that the test bed starts on free loopback
+//! ports. One test binary, as ripgrep does.
+
+mod bed;
+
+mod aggregator_restart;
+mod bad_input;
+mod postgres_down;
+mod ready;

@@ -1,0 +1,40 @@
+//! greenlight's test bed: the real things the end-to-end tests run against.
+//!
+//! Every server here is a real program started by the test itself on a free
+//! loopback port and torn down when its handle is dropped, so a failing test
+//! leaves nothing running. Nothing here skips: a missing program is an error
+//! that says what to install (`tests/run.sh` installs it all).
+//!
+//! Waits are bounded and measured in wall-clock time, because the processes on
+//! the other side run in real time: use the default `#[tokio::test]` clock,
+//! not `start_paused`.
+//!
+//! # Layout
+//!
+//! - `port`: [`free_port`], a free loopback port.
+//! - `binary`: [`binary`], the path of a workspace binary next to the test.
+//! - `installed`: where the Debian-packaged servers live, and what to install
+//!   when they are missing.
+//! - `output`: a child's stdout and stderr, captured line by line.
+//! - `signal`: signals for a process and the processes below it.
+//! - `process`: [`Process`], a child process killed on Drop.
+//! - `redis`: [`RedisServer`], a private `redis-server`.
+//! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
+//! - `eventually`: [`eventually`], poll until something holds.
+
+mod binary;
+mod eventually;
+mod installed;
+mod output;
+mod port;
+mod postgres;
+mod process;
+mod redis;
+mod signal;
+
+pub use binary::binary;
+pub use eventually::{Attempt, eventually};
+pub use port::free_port;
+pub use postgres::Postgres;
+pub use process::Process;
+pub use redis::RedisServer;

@@ -1,0 +1,224 @@
+//! A private `redis-server` on a free loopback port.
+
+use std::path::Path;
+use std::process::Command;
+// Wall-clock deadlines: redis-server starts in real time.
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::{Process, free_port, installed};
+
+/// How long redis-server may take to answer PING after starting.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one PING may take.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+/// Pause between readiness checks.
+const READY_POLL: Duration = Duration::from_millis(50);
+/// Fresh ports to try when another process takes ours first.
+const PORT_ATTEMPTS: usize = 3;
+
+/// A `redis-server` of the test's own, without persistence, bound to
+/// 127.0.0.1 on a free port. Killed on Drop.
+#[derive(Debug)]
+pub struct RedisServer {
+    /// Kept across `stop()`/`start_again()`, so clients holding `url()`
+    /// reconnect to the same place.
+    port: u16,
+    /// Redis' working directory: with `--save ""` it stays empty, but redis
+    /// needs one, and it must not be the test's.
+    dir: TempDir,
+    /// The running (or last) redis-server; its output outlives `stop()`.
+    process: Process,
+}
+
+impl RedisServer {
+    /// Starts redis-server and waits (up to 20 s) until it answers PING.
+    pub async fn start() -> anyhow::Result<RedisServer> {
+        let dir = tempfile::Builder::new()
+            .prefix("greenlight-redis-")
+            .tempdir()
+            .context("cannot create a temp dir for redis-server: check that TMPDIR is writable")?;
+        let mut attempt = 1;
+        loop {
+            let port = free_port();
+            match launch(port, dir.path()).await {
+                Ok(process) => return Ok(RedisServer { port, dir, process }),
+                Err(err) if attempt < PORT_ATTEMPTS && port_was_taken(&err) => attempt += 1,
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The redis-server process, for its output or signals.
+    pub fn process(&self) -> &Process {
+        &self.process
+    }
+
+    /// Prints redis-server's output to stderr.
+    pub fn dump(&self) {
+        self.process.dump();
+    }
+
+    /// One PING over a fresh connection; `Ok` when `+PONG` comes back
+    /// within a second.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        ping(self.port).await
+    }
+
+    /// SIGTERM, and SIGKILL if it has not exited after 15 s; returns once it
+    /// has exited. The port is then closed.
+    pub async fn stop(&mut self) {
+        self.process.terminate().await;
+    }
+
+    /// Starts redis-server again on the same port, empty, and waits until it
+    /// answers PING.
+    pub async fn start_again(&mut self) -> anyhow::Result<()> {
+        if self.process.is_running() {
+            bail!(
+                "redis-server on port {} is still running: call stop() before start_again()",
+                self.port
+            );
+        }
+        self.process = launch(self.port, self.dir.path()).await?;
+        Ok(())
+    }
+
+    /// SIGSTOP: the port stays open but nothing answers, like a hung server.
+    pub fn freeze(&self) {
+        self.process.freeze();
+    }
+
+    /// SIGCONT, undoing `freeze()`.
+    pub fn thaw(&self) {
+        self.process.thaw();
+    }
+}
+
+async fn launch(port: u16, dir: &Path) -> anyhow::Result<Process> {
+    let program = installed::redis_server()?;
+    let mut command = Command::new(program);
+    command
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .arg("--dir")
+        .arg(dir);
+    let process = Process::from_command("redis-server", command)?;
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let last_error = match ping(port).await {
+            Ok(()) => return Ok(process),
+            Err(err) => err,
+        };
+        if let Some(status) = process.exit_status() {
+            bail!(
+                "redis-server on port {port} exited ({status}) before answering PING; its output:\n{}",
+                process.final_output().await
+            );
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "redis-server on port {port} did not answer PING within {READY_TIMEOUT:?} (last error: {last_error:#}); its output:\n{}",
+                process.output_so_far()
+            );
+        }
+        tokio::time::sleep(READY_POLL).await;
+    }
+}
+
+fn port_was_taken(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains("Address already in use")
+}
+
+async fn ping(port: u16) -> anyhow::Result<()> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.write_all(b"PING\r\n").await?;
+        let mut reply = String::new();
+        BufReader::new(stream).read_line(&mut reply).await?;
+        anyhow::Ok(reply)
+    };
+    let reply = tokio::time::timeout(PING_TIMEOUT, exchange)
+        .await
+        .with_context(|| {
+            format!("redis on port {port} did not answer PING within {PING_TIMEOUT:?}")
+        })?
+        .with_context(|| format!("cannot PING redis on port {port}"))?;
+    if !reply.starts_with("+PONG") {
+        bail!(
+            "redis on port {port} answered PING with {:?}",
+            reply.trim_end()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn starts_stops_and_starts_again() {
+        let mut redis = RedisServer::start().await.unwrap();
+        assert_eq!(redis.url(), format!("redis://127.0.0.1:{}", redis.port()));
+        redis.ping().await.unwrap();
+
+        let client = ::redis::Client::open(redis.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = ::redis::cmd("SET")
+            .arg("k")
+            .arg("v")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let value: String = ::redis::cmd("GET")
+            .arg("k")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(value, "v");
+
+        redis.stop().await;
+        assert!(redis.ping().await.is_err());
+        assert!(
+            TcpStream::connect(("127.0.0.1", redis.port()))
+                .await
+                .is_err()
+        );
+
+        redis.start_again().await.unwrap();
+        redis.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_frozen_server_does_not_answer() {
+        let redis = RedisServer::start().await.unwrap();
+        redis.freeze();
+        let err = redis.ping().await.unwrap_err();
+        assert!(
+            format!("{err:#}").contains("did not answer PING"),
+            "{err:#}"
+        );
+        redis.thaw();
+        redis.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn start_again_refuses_while_running() {
+        let mut redis = RedisServer::start().await.unwrap();
+        assert!(redis.start_again().await.is_err());
+    }
+}
