@@ -1,0 +1,183 @@
+//! One scrape of the backend's `/metrics`, reduced to the counters the
+//! traffic check needs. Parsing is `prometheus-parse`'s; this only picks and
+//! sums.
+
+use prometheus_parse::{Scrape, Value};
+
+/// The metric names to look for (from `[checks.traffic]`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetricNames<'a> {
+    /// Counter of handled requests, e.g. `http_requests_total`.
+    pub(crate) requests: &'a str,
+    /// Label holding the HTTP status, e.g. `code`.
+    pub(crate) status_label: &'a str,
+    /// Histogram or summary of durations, e.g. `http_request_duration_seconds`.
+    pub(crate) duration: &'a str,
+}
+
+/// Cumulative counters as one scrape showed them, summed over label sets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TrafficSample {
+    pub(crate) requests: f64,
+    /// Requests whose status label starts with `5`.
+    pub(crate) errors: f64,
+    pub(crate) duration_sum: f64,
+    pub(crate) duration_count: f64,
+    /// Cumulative histogram buckets `(upper bound, count)`, ascending, `+Inf`
+    /// last; empty when the duration metric is not a histogram.
+    pub(crate) buckets: Vec<(f64, f64)>,
+    /// Whether the requests metric appeared at all: a backend that has not
+    /// served a request yet often does not expose it.
+    pub(crate) requests_seen: bool,
+}
+
+/// Picks the traffic counters out of Prometheus text exposition.
+pub(crate) fn parse_sample(text: &str, names: MetricNames<'_>) -> TrafficSample {
+    let lines = text.lines().map(|line| Ok(line.to_string()));
+    // Reading from a string cannot fail; the parser skips lines it cannot read.
+    let Ok(scrape) = Scrape::parse(lines) else {
+        return TrafficSample::default();
+    };
+    let sum_name = format!("{}_sum", names.duration);
+    let count_name = format!("{}_count", names.duration);
+    let bucket_name = format!("{}_bucket", names.duration);
+    let mut sample = TrafficSample::default();
+    for metric in &scrape.samples {
+        let name = metric.metric.as_str();
+        if name == names.requests {
+            let Some(value) = scalar(&metric.value) else {
+                continue;
+            };
+            sample.requests_seen = true;
+            sample.requests += value;
+            let status = metric.labels.get(names.status_label).unwrap_or("");
+            if status.starts_with('5') {
+                sample.errors += value;
+            }
+        } else if name == sum_name {
+            sample.duration_sum += scalar(&metric.value).unwrap_or(0.0);
+        } else if name == count_name {
+            sample.duration_count += scalar(&metric.value).unwrap_or(0.0);
+        } else if name == names.duration {
+            // A typed histogram: the parser folds its `_bucket` lines into one
+            // sample per label set, named after the histogram.
+            if let Value::Histogram(counts) = &metric.value {
+                for bucket in counts {
+                    add_bucket(&mut sample.buckets, bucket.less_than, bucket.count);
+                }
+            }
+        } else if name == bucket_name {
+            // An untyped histogram (no `# TYPE` line): buckets stay lines.
+            let bound = metric.labels.get("le").and_then(parse_bound);
+            if let (Some(bound), Some(count)) = (bound, scalar(&metric.value)) {
+                add_bucket(&mut sample.buckets, bound, count);
+            }
+        }
+    }
+    sample
+        .buckets
+        .sort_by(|left, right| left.0.total_cmp(&right.0));
+    if sample.duration_count == 0.0 {
+        // Some exporters leave out `_count`; the `+Inf` bucket is the same.
+        if let Some(&(bound, count)) = sample.buckets.last() {
+            if bound == f64::INFINITY {
+                sample.duration_count = count;
+            }
+        }
+    }
+    sample
+}
+
+fn scalar(value: &Value) -> Option<f64> {
+    match value {
+        Value::Counter(value) | Value::Gauge(value) | Value::Untyped(value) => {
+            value.is_finite().then_some(*value)
+        }
+        Value::Histogram(_) | Value::Summary(_) => None,
+    }
+}
+
+fn parse_bound(text: &str) -> Option<f64> {
+    match text {
+        "+Inf" | "Inf" | "inf" | "+inf" => Some(f64::INFINITY),
+        other => other.parse().ok(),
+    }
+}
+
+fn add_bucket(buckets: &mut Vec<(f64, f64)>, bound: f64, count: f64) {
+    if !count.is_finite() {
+        return;
+    }
+    match buckets.iter_mut().find(|(existing, _)| *existing == bound) {
+        Some((_, total)) => *total += count,
+        None => buckets.push((bound, count)),
+    }
+}
+
+#[cfg(test)]
+pub(crate) const NAMES: MetricNames<'static> = MetricNames {
+    requests: "http_requests_total",
+    status_label: "code",
+    duration: "http_request_duration_seconds",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TYPED: &str = r#"
+# HELP http_requests_total Requests handled.
+# TYPE http_requests_total counter
+http_requests_total{method="GET",code="200"} 90
+http_requests_total{method="POST",code="201"} 4
+http_requests_total{method="GET",code="503"} 5
+http_requests_total{method="GET",code="500"} 1
+http_requests_total{method="GET",code="404"} 3
+# TYPE http_request_duration_seconds histogram
+http_request_duration_seconds_bucket{route="/a",le="0.1"} 50
+http_request_duration_seconds_bucket{route="/a",le="0.5"} 90
+http_request_duration_seconds_bucket{route="/a",le="+Inf"} 100
+http_request_duration_seconds_sum{route="/a"} 12.5
+http_request_duration_seconds_count{route="/a"} 100
+http_request_duration_seconds_bucket{route="/b",le="0.1"} 0
+http_request_duration_seconds_bucket{route="/b",le="0.5"} 2
+http_request_duration_seconds_bucket{route="/b",le="+Inf"} 3
+http_request_duration_seconds_sum{route="/b"} 1.5
+http_request_duration_seconds_count{route="/b"} 3
+process_cpu_seconds_total 1.5
+"#;
+
+    #[test]
+    fn sums_requests_errors_and_histogram() {
+        let sample = parse_sample(TYPED, NAMES);
+        assert!(sample.requests_seen);
+        assert_eq!(sample.requests, 103.0);
+        assert_eq!(sample.errors, 6.0);
+        assert_eq!(sample.duration_sum, 14.0);
+        assert_eq!(sample.duration_count, 103.0);
+        assert_eq!(
+            sample.buckets,
+            vec![(0.1, 50.0), (0.5, 92.0), (f64::INFINITY, 103.0)]
+        );
+    }
+
+    #[test]
+    fn untyped_text_works_too() {
+        let text = "http_requests_total{code=\"500\"} 2\n\
+                    http_requests_total{code=\"200\"} 8\n\
+                    http_request_duration_seconds_bucket{le=\"1\"} 9\n\
+                    http_request_duration_seconds_bucket{le=\"+Inf\"} 10\n\
+                    http_request_duration_seconds_sum 3\n";
+        let sample = parse_sample(text, NAMES);
+        assert_eq!((sample.requests, sample.errors), (10.0, 2.0));
+        assert_eq!(sample.buckets, vec![(1.0, 9.0), (f64::INFINITY, 10.0)]);
+        assert_eq!(sample.duration_count, 10.0, "taken from the +Inf bucket");
+    }
+
+    #[test]
+    fn missing_metric_is_no_traffic() {
+        let sample = parse_sample("process_cpu_seconds_total 1.5\n", NAMES);
+        assert!(!sample.requests_seen);
+        assert_eq!(sample, TrafficSample::default());
+    }
+}

@@ -1,0 +1,168 @@
+//! The report stream to the aggregator, kept up for the agent's whole life:
+//! sessions one after another, jittered exponential backoff between them,
+//! one log line per outage rather than one per attempt. Reports keep
+//! accumulating in the outbox while the aggregator is away and are replayed
+//! when it is back.
+
+mod session;
+
+use std::time::Duration;
+
+use greenlight_proto::v1::Hello;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Endpoint;
+use tracing::{debug, error, info, warn};
+
+pub use self::session::StreamError;
+use self::session::{CONNECT_TIMEOUT, Session};
+use crate::backoff::Backoff;
+use crate::outbox::SharedOutbox;
+
+/// Retry period after the aggregator refused the Hello as invalid: only a
+/// configuration change helps, so there is no point in hurrying.
+const HELLO_REJECTED_RETRY: Duration = Duration::from_secs(5);
+
+/// A refused Hello is logged again every this many attempts (once a minute).
+const HELLO_REJECTED_REMINDER: u32 = 12;
+
+/// Who the stream speaks for and where to.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamTarget {
+    /// `scheme://host:port` of the aggregator.
+    pub(crate) address: String,
+    pub(crate) hello: Hello,
+}
+
+/// Keeps the stream up until `shutdown`.
+pub(crate) async fn run_stream(
+    target: StreamTarget,
+    outbox: SharedOutbox,
+    shutdown: CancellationToken,
+) -> Result<(), StreamError> {
+    let endpoint = Endpoint::from_shared(target.address.clone())
+        .map_err(|error| StreamError::Connect(error.to_string()))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        // Notices an aggregator that vanished without closing the connection.
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .keep_alive_while_idle(true);
+    let mut newest = outbox.subscribe();
+    let mut backoff = Backoff::default();
+    let mut outage = Outage::new(&target.address);
+    loop {
+        let opened = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            opened = Session::open(&endpoint, target.hello.clone(), &outbox) => opened,
+        };
+        let delay = match opened {
+            Ok(session) => {
+                backoff.reset();
+                outage.connected(session.sent_up_to(), outbox.lock().len());
+                match session.pump(&outbox, &mut newest, &shutdown).await {
+                    Ok(()) => return Ok(()),
+                    Err(error) => {
+                        outage.broke(&error);
+                        backoff.next_delay(&mut rand::rng())
+                    }
+                }
+            }
+            Err(StreamError::HelloRejected(message)) => {
+                outage.hello_rejected(&message);
+                HELLO_REJECTED_RETRY
+            }
+            Err(error) => {
+                outage.failed(&error);
+                backoff.next_delay(&mut rand::rng())
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// Says each outage once: when it starts, and when it is over.
+struct Outage<'a> {
+    address: &'a str,
+    /// When the aggregator became unreachable; `None` while connected or
+    /// before the first attempt.
+    since: Option<Instant>,
+    attempts: u32,
+    /// The last refusal said, so a changed message is said again.
+    last_refusal: Option<String>,
+}
+
+impl<'a> Outage<'a> {
+    fn new(address: &'a str) -> Self {
+        Outage {
+            address,
+            since: None,
+            attempts: 0,
+            last_refusal: None,
+        }
+    }
+
+    fn connected(&mut self, aggregator_holds: u64, buffered: usize) {
+        match self.since.take() {
+            Some(since) => info!(
+                aggregator = %self.address,
+                down_for = ?since.elapsed(),
+                attempts = self.attempts,
+                aggregator_holds,
+                buffered,
+                "connected to the aggregator again; replaying buffered reports"
+            ),
+            None => info!(
+                aggregator = %self.address,
+                aggregator_holds,
+                buffered,
+                "connected to the aggregator"
+            ),
+        }
+        self.attempts = 0;
+        self.last_refusal = None;
+    }
+
+    fn broke(&mut self, error: &StreamError) {
+        self.since = Some(Instant::now());
+        self.attempts = 0;
+        warn!(
+            aggregator = %self.address,
+            %error,
+            "lost the stream to the aggregator; buffering reports and reconnecting"
+        );
+    }
+
+    fn failed(&mut self, error: &StreamError) {
+        self.attempts += 1;
+        if self.since.is_none() {
+            self.since = Some(Instant::now());
+            warn!(
+                aggregator = %self.address,
+                %error,
+                "cannot reach the aggregator; buffering reports and retrying with backoff"
+            );
+        } else {
+            debug!(aggregator = %self.address, %error, attempt = self.attempts, "aggregator still unreachable");
+        }
+    }
+
+    fn hello_rejected(&mut self, message: &str) {
+        self.attempts += 1;
+        self.since.get_or_insert_with(Instant::now);
+        let new_message = self.last_refusal.as_deref() != Some(message);
+        if new_message || self.attempts % HELLO_REJECTED_REMINDER == 0 {
+            error!(
+                aggregator = %self.address,
+                reason = %message,
+                retry_in = ?HELLO_REJECTED_RETRY,
+                "CONFIGURATION ERROR: the aggregator refuses this agent's identity; fix the \
+                 agent's configuration (deployment, color, instance_id)"
+            );
+        }
+        self.last_refusal = Some(message.to_string());
+    }
+}

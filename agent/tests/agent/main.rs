@@ -1,0 +1,5 @@
+//! Integration tests of greenlight-agent, one test binary: the agent runs
+//! in-process against real servers on loopback.
+
+mod stream;
+mod test_aggregator;
