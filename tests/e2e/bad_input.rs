@@ -137,6 +137,7 @@ async fn a_bad_aggregator_config_exits_2_naming_file_key_and_reason() {
         assert_eq!(status.code(), Some(2), "{text}: {output}");
         assert!(output.contains("bad.toml"), "names the file: {output}");
         assert!(output.contains(key), "names the key {key}: {output}");
+        assert!(output.contains(reason), "says why ({reason}): {output}");
     }
 }
 
