@@ -112,15 +112,17 @@ async fn a_bad_aggregator_config_exits_2_naming_file_key_and_reason() {
         (
             "[defaults]\nready_after = \"soon\"\n",
             "defaults.ready_after",
+            "expected a duration",
         ),
         (
             "[deployments.escashop]\nlive = \"purple\"\n",
             "deployments.escashop.live",
+            "use blue or green",
         ),
-        ("listen = \"nowhere\"\n", "listen"),
-        ("colour = \"blue\"\n", "colour"),
+        ("listen = \"nowhere\"\n", "listen", "not an address"),
+        ("colour = \"blue\"\n", "colour", "unknown field"),
     ];
-    for (text, key) in cases {
+    for (text, key, reason) in cases {
         let path = bed.dir.path().join("bad.toml");
         std::fs::write(&path, text).unwrap();
         let process = Process::spawn(
