@@ -20,7 +20,7 @@ const TERMINATE_GRACE: Duration = Duration::from_secs(15);
 const KILL_REAP: Duration = Duration::from_secs(30);
 /// How long a dead process' pipes may stay open (held by its children)
 /// before its output counts as complete anyway.
-const EXIT_DRAIN: Duration = Duration::from_millis(500);
+const EXIT_DRAIN: Duration = Duration::from_secs(5);
 
 /// A running child: stdout and stderr captured, stopped on Drop.
 ///
@@ -169,11 +169,16 @@ impl Process {
     }
 
     /// Waits up to `timeout` for the process to exit; `None` if it is still
-    /// running then.
+    /// running then. Once it has exited, its output is read to the end (for
+    /// at most `EXIT_DRAIN`), so `output_so_far` holds all it printed.
     pub async fn wait_exit(&self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exit_status() {
+                let drained_by = Instant::now() + EXIT_DRAIN;
+                while !self.output.is_complete() && Instant::now() < drained_by {
+                    tokio::time::sleep(POLL).await;
+                }
                 return Some(status);
             }
             if Instant::now() >= deadline {
