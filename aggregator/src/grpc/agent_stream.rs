@@ -140,7 +140,11 @@ async fn serve_reports(
 fn answer_report(hub: &Hub, key: &AgentKey, report: Report) -> AggregatorMessage {
     let sequence = report.sequence;
     match hub.with_engine(|engine, now| engine.report(key, report, now)) {
-        ReportOutcome::Accepted => message(AggregatorBody::Ack(Ack { sequence })),
+        ReportOutcome::Accepted => {
+            // Tests read these to prove no sequence is lost or counted twice.
+            tracing::debug!(sequence, "report accepted");
+            message(AggregatorBody::Ack(Ack { sequence }))
+        }
         ReportOutcome::Duplicate => reject(sequence, RejectReason::Duplicate, "already received"),
         ReportOutcome::OutOfOrder => reject(
             sequence,

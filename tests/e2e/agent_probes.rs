@@ -1,0 +1,1 @@
+//! Agent probes against real peers (issue 3); filled in by the agent work.
