@@ -97,6 +97,40 @@ struct RawDeployment {
     stale_after_intervals: Option<u32>,
     #[serde(default, with = "humantime_serde")]
     forget_after: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    bake_for: Option<Duration>,
+    auto_cutover: Option<bool>,
+    dry_run: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    health_failure_for: Option<Duration>,
+    max_error_ratio: Option<f64>,
+    #[serde(default, with = "humantime_serde")]
+    max_mean_latency: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    traffic_window: Option<Duration>,
+    min_requests: Option<u64>,
+    database_lost_samples: Option<u32>,
+    rollback_on_missing_data: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    restore_grace: Option<Duration>,
+    hysteresis: Option<RawHysteresis>,
+    baseline: Option<RawBaseline>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHysteresis {
+    consecutive: Option<u32>,
+    k: Option<u32>,
+    n: Option<u32>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBaseline {
+    enabled: Option<bool>,
+    z_critical: Option<f64>,
+    min_increase: Option<f64>,
 }
 
 fn default_listen() -> String {
@@ -154,11 +188,25 @@ impl AggregatorConfig {
     pub fn summary(&self) -> String {
         let describe = |settings: &DeploymentSettings| {
             format!(
-                "live {}, ready after {:?}, stale after {} missed intervals, forget after {:?}",
+                "live {}, ready after {:?}, bake for {:?}, auto_cutover {}, dry_run {}, \
+                 rollback on: health failing > {:?}, error ratio > {} or mean latency > {:?} \
+                 over {:?} (min {} requests), postgres lost in {} reports, baseline {}",
                 greenlight_proto::names::color_name(settings.live),
                 settings.ready_after,
-                settings.stale_after_intervals,
-                settings.forget_after
+                settings.bake_for,
+                settings.auto_cutover,
+                settings.dry_run,
+                settings.health_failure_for,
+                settings.max_error_ratio,
+                settings.max_mean_latency,
+                settings.traffic_window,
+                settings.min_requests,
+                settings.database_lost_samples,
+                if settings.baseline.enabled {
+                    "on"
+                } else {
+                    "off"
+                },
             )
         };
         let mut lines = vec![format!("listen: {} (gRPC)", self.listen)];
@@ -279,11 +327,93 @@ impl RawDeployment {
             }
             settings.stale_after_intervals = intervals;
         }
-        if let Some(forget_after) = self.forget_after {
-            if forget_after.is_zero() {
-                return Err((key("forget_after"), "must be more than 0s".into()));
+        let positive = |name: &str, value: Option<Duration>, into: &mut Duration| match value {
+            Some(value) if value.is_zero() => Err((key(name), "must be more than 0s".to_string())),
+            Some(value) => {
+                *into = value;
+                Ok(())
             }
-            settings.forget_after = forget_after;
+            None => Ok(()),
+        };
+        positive(
+            "forget_after",
+            self.forget_after,
+            &mut settings.forget_after,
+        )?;
+        positive("bake_for", self.bake_for, &mut settings.bake_for)?;
+        positive(
+            "health_failure_for",
+            self.health_failure_for,
+            &mut settings.health_failure_for,
+        )?;
+        positive(
+            "max_mean_latency",
+            self.max_mean_latency,
+            &mut settings.max_mean_latency,
+        )?;
+        positive(
+            "traffic_window",
+            self.traffic_window,
+            &mut settings.traffic_window,
+        )?;
+        if let Some(grace) = self.restore_grace {
+            settings.restore_grace = grace;
+        }
+        let ratio = |name: &str, value: f64| {
+            if (0.0..=1.0).contains(&value) {
+                Ok(value)
+            } else {
+                Err((key(name), format!("{value} is not a ratio between 0 and 1")))
+            }
+        };
+        if let Some(value) = self.max_error_ratio {
+            settings.max_error_ratio = ratio("max_error_ratio", value)?;
+        }
+        if let Some(value) = self.min_requests {
+            settings.min_requests = value;
+        }
+        if let Some(value) = self.database_lost_samples {
+            if value == 0 {
+                return Err((key("database_lost_samples"), "must be at least 1".into()));
+            }
+            settings.database_lost_samples = value;
+        }
+        settings.auto_cutover = self.auto_cutover.unwrap_or(settings.auto_cutover);
+        settings.dry_run = self.dry_run.unwrap_or(settings.dry_run);
+        settings.rollback_on_missing_data = self
+            .rollback_on_missing_data
+            .unwrap_or(settings.rollback_on_missing_data);
+        if let Some(raw) = self.hysteresis {
+            let rule = &mut settings.hysteresis;
+            rule.consecutive = raw.consecutive.unwrap_or(rule.consecutive);
+            rule.k = raw.k.unwrap_or(rule.k);
+            rule.n = raw.n.unwrap_or(rule.n);
+            let within = |value: u32| (1..=64).contains(&value);
+            if !within(rule.consecutive) || !within(rule.k) || !within(rule.n) || rule.k > rule.n {
+                return Err((
+                    key("hysteresis"),
+                    format!(
+                        "consecutive {}, k {}, n {}: each must be 1..=64 and k <= n",
+                        rule.consecutive, rule.k, rule.n
+                    ),
+                ));
+            }
+        }
+        if let Some(raw) = self.baseline {
+            let baseline = &mut settings.baseline;
+            baseline.enabled = raw.enabled.unwrap_or(baseline.enabled);
+            if let Some(z) = raw.z_critical {
+                if !(z.is_finite() && z > 0.0) {
+                    return Err((
+                        key("baseline.z_critical"),
+                        format!("{z} must be a positive number (2.326 is p < 0.01)"),
+                    ));
+                }
+                baseline.z_critical = z;
+            }
+            if let Some(increase) = raw.min_increase {
+                baseline.min_increase = ratio("baseline.min_increase", increase)?;
+            }
         }
         Ok(settings)
     }

@@ -1,19 +1,20 @@
 //! The shell around the engine: one lock over the pure core, and the ways
-//! its verdicts leave it (a `watch` of every current verdict for gRPC and
-//! health, a bounded queue for Redis).
+//! its outputs leave it (a `watch` of every deployment's latest verdict for
+//! gRPC watchers and health, a bounded queue to Redis, the log).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use greenlight_proto::names::{action_name, color_name};
 use greenlight_proto::v1::Verdict;
 use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
-use crate::engine::Engine;
+use crate::engine::{Engine, Outputs, Severity};
 
-/// The current verdict of every deployment, by name.
+/// The latest epoch's verdict of every deployment, by name.
 pub type VerdictMap = Arc<BTreeMap<String, Verdict>>;
 
 pub struct Hub {
@@ -21,14 +22,14 @@ pub struct Hub {
     clock: Clock,
     verdicts: watch::Sender<VerdictMap>,
     /// To the Redis publisher; `None` when running without Redis.
-    publish: Option<mpsc::Sender<Verdict>>,
-    /// Verdicts the publisher could not take because its queue was full.
+    publish: Option<mpsc::Sender<Outputs>>,
+    /// Batches the publisher could not take because its queue was full.
     publish_dropped: AtomicU64,
     next_connection: AtomicU64,
 }
 
 impl Hub {
-    pub fn new(engine: Engine, clock: Clock, publish: Option<mpsc::Sender<Verdict>>) -> Self {
+    pub fn new(engine: Engine, clock: Clock, publish: Option<mpsc::Sender<Outputs>>) -> Self {
         let (verdicts, _) = watch::channel(VerdictMap::default());
         let hub = Hub {
             engine: Mutex::new(engine),
@@ -42,34 +43,52 @@ impl Hub {
         hub
     }
 
-    /// Runs `f` on the engine at the current time, then carries every verdict
-    /// it produced out, still under the lock so they leave in epoch order.
+    /// Runs `f` on the engine at the current time, then carries what it
+    /// produced out, still under the lock so that it leaves in epoch order.
     pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine, SystemTime) -> R) -> R {
         let mut engine = self.engine.lock().unwrap_or_else(|e| e.into_inner());
         let result = f(&mut engine, self.clock.now());
-        let touched = engine.take_touched();
-        if !touched.is_empty() {
+        let outputs = engine.take_outputs();
+        if outputs.is_empty() {
+            return result;
+        }
+        for alert in &outputs.alerts {
+            let details = alert.details.join("; ");
+            match alert.severity {
+                Severity::Critical => {
+                    tracing::error!(epoch = alert.epoch, %details, "ALERT {}", alert.summary)
+                }
+                Severity::Warning => {
+                    tracing::warn!(epoch = alert.epoch, %details, "ALERT {}", alert.summary)
+                }
+            }
+        }
+        for action in &outputs.actions {
+            tracing::warn!(
+                deployment = %action.deployment,
+                epoch = action.epoch,
+                from = color_name(action.from),
+                to = color_name(action.to),
+                cause = %action.cause,
+                "decided: {}",
+                action_name(action.action)
+            );
+        }
+        if !outputs.verdicts.is_empty() {
             self.verdicts.send_modify(|map| {
                 let map = Arc::make_mut(map);
-                for name in touched {
-                    if let Some(verdict) = engine.verdict(&name) {
-                        map.insert(name, verdict.clone());
-                    }
+                for verdict in &outputs.verdicts {
+                    map.insert(verdict.deployment.clone(), verdict.clone());
                 }
             });
         }
-        let changed = engine.take_changed();
-        if !changed.is_empty() {
-            if let Some(publish) = &self.publish {
-                for verdict in changed {
-                    if publish.try_send(verdict).is_err() {
-                        let dropped = self.publish_dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                        tracing::warn!(
-                            dropped,
-                            "Redis publish queue full: a verdict was not published"
-                        );
-                    }
-                }
+        if let Some(publish) = &self.publish {
+            if publish.try_send(outputs).is_err() {
+                let dropped = self.publish_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(
+                    dropped,
+                    "Redis publish queue full: verdicts were not published"
+                );
             }
         }
         result
@@ -79,8 +98,13 @@ impl Hub {
         self.verdicts.subscribe()
     }
 
-    pub fn current(&self) -> VerdictMap {
-        self.verdicts.borrow().clone()
+    /// The current verdict with the freshest details.
+    pub fn verdict(&self, name: &str) -> Option<Verdict> {
+        self.with_engine(|engine, now| engine.verdict(name, now))
+    }
+
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.with_engine(|engine, now| engine.verdicts(now))
     }
 
     /// A fresh id for each agent stream.

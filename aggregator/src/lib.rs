@@ -7,7 +7,7 @@
 //! - [`hub`]: the lock around the engine and the channels verdicts leave by.
 //! - [`grpc`]: the agent stream, VerdictService, and the server.
 //! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
-//! - [`redis_publisher`]: the Redis key, channel and history stream.
+//! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
 //! - [`config`]: TOML + environment + flags, validated.
 //! - [`clock`]: wall time that follows tokio's (paused) clock.
 
@@ -17,7 +17,7 @@ pub mod engine;
 pub mod grpc;
 pub mod health;
 pub mod hub;
-pub mod redis_publisher;
+pub mod redis;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
-use crate::redis_publisher::RedisPublisher;
+use crate::redis::RedisPublisher;
 
 /// How long background tasks get to finish after shutdown.
 const GRACE: Duration = Duration::from_secs(5);
@@ -60,24 +60,28 @@ pub async fn run_on(
     let clock = Clock::start();
     let tasks = TaskTracker::new();
 
-    let publish = match &config.redis {
+    let (publish, restored) = match &config.redis {
         Some(settings) => {
+            let restored = redis::load_states(settings, &shutdown).await?;
             let publisher = RedisPublisher::new(settings.clone())?;
-            let (sender, receiver) = mpsc::channel(redis_publisher::QUEUE);
+            let (sender, receiver) = mpsc::channel(redis::QUEUE);
             tasks.spawn(publisher.run(receiver, shutdown.clone()));
-            Some(sender)
+            (Some(sender), restored)
         }
         None => {
-            tracing::info!("no Redis configured: verdicts are served over gRPC only");
-            None
+            tracing::info!(
+                "no Redis configured: verdicts are served over gRPC only, and the engine's state does not survive a restart"
+            );
+            (None, Default::default())
         }
     };
 
     let engine = Engine::new(
         config.defaults.clone(),
         config.deployments.clone(),
+        &restored,
         clock.now(),
-    );
+    )?;
     let hub = Arc::new(Hub::new(engine, clock, publish));
 
     let ticker = hub.clone();

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{color_name, decision_name, phase_name};
+use crate::names::{action_name, color_name, decision_name, phase_name};
 use crate::time::{from_timestamp, rfc3339};
 use crate::v1;
 
@@ -24,8 +24,26 @@ pub struct VerdictJson {
     pub candidate_healthy_since: Option<String>,
     pub ready_after_seconds: f64,
     pub live_healthy: bool,
+    pub bake_started: Option<String>,
+    pub bake_deadline: Option<String>,
+    pub dry_run: bool,
+    pub auto_cutover: bool,
+    /// none, cutover or rollback.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub paused_reason: String,
+    pub transitions: Vec<TransitionJson>,
     pub reasons: Vec<ReasonJson>,
     pub agents: Vec<AgentJson>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionJson {
+    pub from: String,
+    pub to: String,
+    pub at: Option<String>,
+    pub cause: String,
+    pub epoch: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +94,23 @@ impl From<&v1::Verdict> for VerdictJson {
             candidate_healthy_since: stamp_text(verdict.candidate_healthy_since.as_ref()),
             ready_after_seconds: verdict.ready_after_seconds,
             live_healthy: verdict.live_healthy,
+            bake_started: stamp_text(verdict.bake_started.as_ref()),
+            bake_deadline: stamp_text(verdict.bake_deadline.as_ref()),
+            dry_run: verdict.dry_run,
+            auto_cutover: verdict.auto_cutover,
+            action: action_name(verdict.action()).to_string(),
+            paused_reason: verdict.paused_reason.clone(),
+            transitions: verdict
+                .transitions
+                .iter()
+                .map(|t| TransitionJson {
+                    from: phase_name(t.from()).to_string(),
+                    to: phase_name(t.to()).to_string(),
+                    at: stamp_text(t.at.as_ref()),
+                    cause: t.cause.clone(),
+                    epoch: t.epoch,
+                })
+                .collect(),
             reasons: verdict.reasons.iter().map(ReasonJson::from).collect(),
             agents: verdict.agents.iter().map(AgentJson::from).collect(),
         }

@@ -1,7 +1,7 @@
 //! The words for enum values in JSON, logs and the CLI. Proto enum names
 //! (`COLOR_GREEN`) are for the wire; people read `green` and `READY`.
 
-use crate::v1::{CheckStatus, Color, Decision, Phase};
+use crate::v1::{Action, CheckStatus, Color, Decision, Phase};
 
 pub fn color_name(color: Color) -> &'static str {
     match color {
@@ -77,6 +77,14 @@ pub fn parse_phase(text: &str) -> Option<Phase> {
     ]
     .into_iter()
     .find(|phase| phase_name(*phase) == text)
+}
+
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Cutover => "cutover",
+        Action::Rollback => "rollback",
+        Action::None | Action::Unspecified => "none",
+    }
 }
 
 pub fn check_status_name(status: CheckStatus) -> &'static str {

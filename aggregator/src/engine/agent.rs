@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 use greenlight_proto::time::from_timestamp;
 use greenlight_proto::v1::{CheckResult, CheckStatus, Color, Report};
 
+use super::traffic::{Counters, TrafficWindow};
+
 /// Identity of an agent within one deployment.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AgentKey {
@@ -51,8 +53,17 @@ pub struct AgentState {
     pub last_seen: SystemTime,
     pub last_sequence: u64,
     pub latest: Option<Report>,
-    /// Per failing check (check/component), since when it has failed without a pass.
-    pub failing_since: BTreeMap<String, SystemTime>,
+    /// Per failing check (check/component): since when it has failed
+    /// without a pass, and in how many reports in a row.
+    pub failing: BTreeMap<String, Failing>,
+    /// Its backend's traffic over the rules' window.
+    pub traffic: TrafficWindow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Failing {
+    pub since: SystemTime,
+    pub reports: u32,
 }
 
 /// `postgres` or `http/database`: one failing check's key.
@@ -78,7 +89,8 @@ impl AgentState {
             last_seen: now,
             last_sequence: 0,
             latest: None,
-            failing_since: BTreeMap::new(),
+            failing: BTreeMap::new(),
+            traffic: TrafficWindow::default(),
         }
     }
 
@@ -96,7 +108,38 @@ impl AgentState {
         self.last_seen = now;
     }
 
-    pub fn accept(&mut self, report: Report, now: SystemTime) -> ReportOutcome {
+    /// Takes a report in. Returns the outcome and, when accepted, how many
+    /// requests the backend served since the previous report.
+    pub fn accept(
+        &mut self,
+        report: Report,
+        now: SystemTime,
+        traffic_window: Duration,
+    ) -> (ReportOutcome, u64) {
+        let outcome = self.check(&report);
+        if outcome != ReportOutcome::Accepted {
+            return (outcome, 0);
+        }
+        let observed_at = report
+            .observed_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or(now);
+        self.track_failures(&report, observed_at);
+        let added = match &report.traffic {
+            Some(counters) => {
+                self.traffic
+                    .push(observed_at, Counters::from_report(counters), traffic_window)
+            }
+            None => 0,
+        };
+        self.last_sequence = report.sequence;
+        self.last_seen = now;
+        self.latest = Some(report);
+        (ReportOutcome::Accepted, added)
+    }
+
+    fn check(&self, report: &Report) -> ReportOutcome {
         if report.sequence == 0 {
             return ReportOutcome::Invalid("report.sequence: must start at 1".into());
         }
@@ -112,26 +155,39 @@ impl AgentState {
         if report.sequence < self.last_sequence {
             return ReportOutcome::OutOfOrder;
         }
-        let observed_at = report
-            .observed_at
-            .as_ref()
-            .and_then(from_timestamp)
-            .unwrap_or(now);
-        self.track_failures(&report, observed_at);
-        self.last_sequence = report.sequence;
-        self.last_seen = now;
-        self.latest = Some(report);
         ReportOutcome::Accepted
     }
 
     fn track_failures(&mut self, report: &Report, observed_at: SystemTime) {
+        if self.failing.is_empty() && !report.checks.iter().any(is_failing) {
+            return; // the common case: nothing failing, nothing to allocate
+        }
         let mut failing = BTreeMap::new();
         for check in report.checks.iter().filter(|check| is_failing(check)) {
             let key = check_key(check);
-            let since = self.failing_since.get(&key).copied().unwrap_or(observed_at);
-            failing.insert(key, since);
+            let next = match self.failing.get(&key) {
+                Some(before) => Failing {
+                    since: before.since,
+                    reports: before.reports.saturating_add(1),
+                },
+                None => Failing {
+                    since: observed_at,
+                    reports: 1,
+                },
+            };
+            failing.insert(key, next);
         }
-        self.failing_since = failing;
+        self.failing = failing;
+    }
+
+    /// Whether check `key` fails in the latest report.
+    pub fn fails(&self, key: &str) -> bool {
+        self.failing.contains_key(key)
+    }
+
+    /// Whether any of this agent's latest checks fails.
+    pub fn any_failing(&self) -> bool {
+        !self.failing.is_empty()
     }
 
     pub fn stale_after(&self, intervals: u32) -> Duration {

@@ -1,122 +1,128 @@
 //! Turning an evaluation into a `Verdict`, telling a new verdict from a
 //! repeat, and reading back which colors may carry traffic.
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::time::SystemTime;
 
-use greenlight_proto::names::other_color;
 use greenlight_proto::time::to_timestamp;
-use greenlight_proto::v1::{AgentSummary, Color, Decision, Verdict};
+use greenlight_proto::v1::{AgentSummary, Color, Decision, Phase, Verdict};
 
-use super::agent::{AgentKey, AgentState, check_key};
-use super::readiness::{Evaluation, color_is_healthy};
-use super::settings::DeploymentSettings;
+use super::agent::check_key;
+use super::deployment::{Deployment, Evaluation};
+use super::readiness::color_is_healthy;
+
+/// Transitions shown in a verdict (the saved state keeps more).
+const SHOWN_TRANSITIONS: usize = 10;
 
 pub fn build(
     name: &str,
-    settings: &DeploymentSettings,
-    agents: &BTreeMap<AgentKey, AgentState>,
-    evaluation: Evaluation,
+    deployment: &Deployment,
+    evaluation: &Evaluation,
     now: SystemTime,
 ) -> Verdict {
+    let settings = &deployment.settings;
+    let life = &deployment.life;
     let mut verdict = Verdict {
         deployment: name.to_string(),
+        epoch: deployment.epoch,
         decided_at: Some(to_timestamp(now)),
-        reasons: evaluation.reasons,
-        agents: agents
+        reasons: evaluation.findings.iter().map(|f| f.to_reason()).collect(),
+        agents: deployment
+            .agents
             .iter()
-            .map(|(key, agent)| summary(settings, key, agent, now))
+            .map(|(key, agent)| {
+                let mut summary = AgentSummary {
+                    instance_id: key.instance_id.clone(),
+                    agent_version: agent.identity.agent_version.clone(),
+                    backend_version: agent.identity.backend_version.clone(),
+                    connected: agent.connected,
+                    fresh: agent.is_fresh(now, settings.stale_after_intervals),
+                    last_sequence: agent.last_sequence,
+                    last_report_at: agent.latest.as_ref().map(|_| to_timestamp(agent.last_seen)),
+                    failing_checks: agent.failing_checks().map(check_key).collect(),
+                    ..Default::default()
+                };
+                summary.set_color(key.color);
+                summary
+            })
             .collect(),
-        candidate_healthy_since: evaluation.candidate_healthy_since.map(to_timestamp),
+        candidate_healthy_since: deployment.candidate_healthy_since.map(to_timestamp),
         ready_after_seconds: settings.ready_after.as_secs_f64(),
-        live_healthy: color_is_healthy(settings, agents, settings.live, now),
+        live_healthy: color_is_healthy(settings, &deployment.agents, life.traffic_on, now),
+        bake_started: life.bake_started.map(to_timestamp),
+        bake_deadline: life.bake_deadline.map(to_timestamp),
+        dry_run: settings.dry_run,
+        auto_cutover: settings.auto_cutover,
+        transitions: life
+            .transitions
+            .iter()
+            .skip(life.transitions.len().saturating_sub(SHOWN_TRANSITIONS))
+            .cloned()
+            .collect(),
+        paused_reason: life.paused.clone().unwrap_or_default(),
         ..Default::default()
     };
     verdict.set_decision(evaluation.decision);
     verdict.set_phase(evaluation.phase);
-    verdict.set_live(settings.live);
-    verdict.set_candidate(other_color(settings.live));
+    verdict.set_live(life.traffic_on);
+    verdict.set_candidate(life.candidate());
+    verdict.set_action(evaluation.action);
     verdict
 }
 
-fn summary(
-    settings: &DeploymentSettings,
-    key: &AgentKey,
-    agent: &AgentState,
-    now: SystemTime,
-) -> AgentSummary {
-    let mut summary = AgentSummary {
-        instance_id: key.instance_id.clone(),
-        agent_version: agent.identity.agent_version.clone(),
-        backend_version: agent.identity.backend_version.clone(),
-        connected: agent.connected,
-        fresh: agent.is_fresh(now, settings.stale_after_intervals),
-        last_sequence: agent.last_sequence,
-        last_report_at: agent.latest.as_ref().map(|_| to_timestamp(agent.last_seen)),
-        failing_checks: agent.failing_checks().map(check_key).collect(),
-        ..Default::default()
-    };
-    summary.set_color(key.color);
-    summary
-}
-
-/// The parts of a verdict whose change makes a new verdict.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Signature {
-    decision: i32,
-    phase: i32,
-    live: i32,
-    live_healthy: bool,
-    reasons: Vec<(String, i32, String, String, String)>,
-    agents: Vec<(i32, String, bool, bool, Vec<String>)>,
-}
-
-impl Signature {
-    pub fn of(verdict: &Verdict) -> Self {
-        Signature {
-            decision: verdict.decision,
-            phase: verdict.phase,
-            live: verdict.live,
-            live_healthy: verdict.live_healthy,
-            reasons: verdict
-                .reasons
-                .iter()
-                .map(|r| {
-                    (
-                        r.rule.clone(),
-                        r.color,
-                        r.agent.clone(),
-                        r.check.clone(),
-                        r.error.clone(),
-                    )
-                })
-                .collect(),
-            agents: verdict
-                .agents
-                .iter()
-                .map(|a| {
-                    (
-                        a.color,
-                        a.instance_id.clone(),
-                        a.connected,
-                        a.fresh,
-                        a.failing_checks.clone(),
-                    )
-                })
-                .collect(),
+/// What makes a verdict new: the decision, phase, colors and action; each
+/// finding's rule, color, agent, check and error; each agent's connection,
+/// freshness and failing checks. Values that drift (latencies, elapsed
+/// time) do not. A hash, so that comparing costs no allocation.
+pub fn signature(deployment: &Deployment, evaluation: &Evaluation, now: SystemTime) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    (
+        evaluation.decision as i32,
+        evaluation.phase as i32,
+        evaluation.action as i32,
+    )
+        .hash(&mut hasher);
+    (
+        deployment.life.traffic_on as i32,
+        deployment.life.stable as i32,
+    )
+        .hash(&mut hasher);
+    deployment.life.paused.hash(&mut hasher);
+    for finding in &evaluation.findings {
+        (finding.rule, finding.color as i32).hash(&mut hasher);
+        (&finding.agent, &finding.check, &finding.error).hash(&mut hasher);
+    }
+    let settings = &deployment.settings;
+    for (key, agent) in &deployment.agents {
+        (key.color as i32, &key.instance_id, agent.connected).hash(&mut hasher);
+        agent
+            .is_fresh(now, settings.stale_after_intervals)
+            .hash(&mut hasher);
+        for failing in agent.failing.keys() {
+            failing.hash(&mut hasher);
         }
     }
+    color_is_healthy(
+        settings,
+        &deployment.agents,
+        deployment.life.traffic_on,
+        now,
+    )
+    .hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Whether `color` is fit to carry traffic now (DESIGN: the
-/// `greenlight.<deployment>.<color>` health service): the candidate when
-/// READY, the live color while its agents are fresh and passing.
+/// `greenlight.<deployment>.<color>` health service): the color carrying
+/// traffic while its agents are fresh and passing, and before cutover the
+/// candidate when READY.
 pub fn fit_to_carry_traffic(verdict: &Verdict, color: Color) -> bool {
-    if color == verdict.candidate() {
-        verdict.decision() == Decision::Ready
-    } else if color == verdict.live() {
+    if color == verdict.live() {
         verdict.live_healthy
     } else {
-        false
+        color == verdict.candidate()
+            && verdict.phase() == Phase::Ready
+            && verdict.decision() == Decision::Ready
     }
 }

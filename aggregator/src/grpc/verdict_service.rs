@@ -1,5 +1,5 @@
-//! VerdictService: get, watch and list verdicts. The control calls answer
-//! UNIMPLEMENTED until cutover and rollback arrive.
+//! VerdictService: get, watch and list verdicts, and the control calls
+//! (cutover, rollback, pause, resume) that go to the engine.
 
 use std::sync::Arc;
 
@@ -14,7 +14,9 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use crate::engine::validate_deployment_name;
+use std::time::SystemTime;
+
+use crate::engine::{ControlError, ControlOutcome, Engine, validate_deployment_name};
 use crate::hub::Hub;
 
 /// Verdicts a watcher may fall behind by before the stream waits for it.
@@ -44,11 +46,11 @@ impl VerdictService for VerdictApi {
     ) -> Result<Response<Verdict>, Status> {
         let deployment = request.into_inner().deployment;
         checked_name(&deployment)?;
-        let verdicts = self.hub.current();
-        match verdicts.get(&deployment) {
-            Some(verdict) => Ok(Response::new(verdict.clone())),
+        match self.hub.verdict(&deployment) {
+            Some(verdict) => Ok(Response::new(verdict)),
             None => {
-                let known: Vec<&str> = verdicts.keys().map(String::as_str).collect();
+                let verdicts = self.hub.verdicts();
+                let known: Vec<&str> = verdicts.iter().map(|v| v.deployment.as_str()).collect();
                 Err(Status::not_found(format!(
                     "no deployment named {deployment:?}; known: {}",
                     if known.is_empty() {
@@ -99,41 +101,91 @@ impl VerdictService for VerdictApi {
         &self,
         _request: Request<ListDeploymentsRequest>,
     ) -> Result<Response<ListDeploymentsResponse>, Status> {
-        let verdicts = self.hub.current().values().cloned().collect();
+        let verdicts = self.hub.verdicts();
         Ok(Response::new(ListDeploymentsResponse { verdicts }))
     }
 
     async fn cutover(
         &self,
-        _request: Request<CutoverRequest>,
+        request: Request<CutoverRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
-        Err(not_yet("cutover"))
+        let request = request.into_inner();
+        checked_name(&request.deployment)?;
+        let by = requester(&request.requested_by);
+        self.control(|engine, now| engine.cutover(&request.deployment, request.force, &by, now))
     }
 
     async fn rollback(
         &self,
-        _request: Request<RollbackRequest>,
+        request: Request<RollbackRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
-        Err(not_yet("rollback"))
+        let request = request.into_inner();
+        checked_name(&request.deployment)?;
+        let by = requester(&request.requested_by);
+        let reason = if request.reason.trim().is_empty() {
+            "no reason given".to_string()
+        } else {
+            request.reason
+        };
+        self.control(|engine, now| engine.rollback(&request.deployment, &reason, &by, now))
     }
 
     async fn pause(
         &self,
-        _request: Request<PauseRequest>,
+        request: Request<PauseRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
-        Err(not_yet("pause"))
+        let request = request.into_inner();
+        checked_name(&request.deployment)?;
+        let by = requester(&request.requested_by);
+        let reason = if request.reason.trim().is_empty() {
+            "no reason given".to_string()
+        } else {
+            request.reason
+        };
+        self.control(|engine, now| engine.pause(&request.deployment, &reason, &by, now))
     }
 
     async fn resume(
         &self,
-        _request: Request<ResumeRequest>,
+        request: Request<ResumeRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
-        Err(not_yet("resume"))
+        let request = request.into_inner();
+        checked_name(&request.deployment)?;
+        let by = requester(&request.requested_by);
+        self.control(|engine, now| engine.resume(&request.deployment, &by, now))
     }
 }
 
-fn not_yet(call: &str) -> Status {
-    Status::unimplemented(format!(
-        "{call} is not available in this aggregator version; switch traffic with deploy/switch-traffic"
-    ))
+impl VerdictApi {
+    fn control(
+        &self,
+        call: impl FnOnce(&mut Engine, SystemTime) -> Result<ControlOutcome, ControlError>,
+    ) -> Result<Response<ControlResponse>, Status> {
+        match self.hub.with_engine(call) {
+            Ok(outcome) => {
+                tracing::info!(deployment = %outcome.verdict.deployment, message = %outcome.message, "control call accepted");
+                Ok(Response::new(ControlResponse {
+                    accepted: true,
+                    message: outcome.message,
+                    verdict: Some(outcome.verdict),
+                }))
+            }
+            Err(error) => {
+                let message = error.to_string();
+                tracing::info!(%message, "control call refused");
+                Err(match error {
+                    ControlError::NotFound(_) => Status::not_found(message),
+                    _ => Status::failed_precondition(message),
+                })
+            }
+        }
+    }
+}
+
+fn requester(given: &str) -> String {
+    if given.trim().is_empty() {
+        "an unnamed client".to_string()
+    } else {
+        given.to_string()
+    }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use greenlight_proto::v1::{CheckResult, CheckStatus, Color, Decision, Hello, Phase, Report};
 
-use super::*;
+use crate::engine::*;
 
 const START: u64 = 1_800_000_000;
 
@@ -23,7 +23,7 @@ fn settings() -> DeploymentSettings {
 
 fn engine() -> Engine {
     let configured = BTreeMap::from([("escashop".to_string(), settings())]);
-    Engine::new(settings(), configured, at(0.0))
+    Engine::new(settings(), configured, &BTreeMap::new(), at(0.0)).unwrap()
 }
 
 fn hello(color: Color, instance: &str, run: &str) -> Hello {
@@ -69,7 +69,7 @@ fn healthy(sequence: u64, time: SystemTime) -> Report {
 }
 
 fn decision(engine: &Engine) -> (Decision, Phase) {
-    let verdict = engine.verdict("escashop").expect("a verdict");
+    let verdict = engine.latest_verdict("escashop").expect("a verdict");
     (verdict.decision(), verdict.phase())
 }
 
@@ -92,7 +92,7 @@ fn green_healthy_until(engine: &mut Engine, until: u64) -> AgentKey {
 fn without_candidate_agents_the_deployment_is_normal_and_not_ready() {
     let engine = engine();
     assert_eq!(decision(&engine), (Decision::NotReady, Phase::Normal));
-    let verdict = engine.verdict("escashop").unwrap();
+    let verdict = engine.latest_verdict("escashop").unwrap();
     assert_eq!(verdict.reasons[0].rule, "no_agents");
     assert_eq!(verdict.reasons[0].color(), Color::Green);
 }
@@ -111,7 +111,7 @@ fn candidate_is_ready_only_after_the_whole_window() {
     engine.report(&key, healthy(11, at(11.0)), at(11.0));
     assert_eq!(decision(&engine), (Decision::Ready, Phase::Ready));
     assert!(fit_to_carry_traffic(
-        engine.verdict("escashop").unwrap(),
+        &engine.latest_verdict("escashop").unwrap(),
         Color::Green
     ));
 }
@@ -131,7 +131,7 @@ fn a_failing_check_is_named_and_restarts_the_window() {
         ],
     );
     engine.report(&key, failing, at(13.0));
-    let verdict = engine.verdict("escashop").unwrap();
+    let verdict = engine.latest_verdict("escashop").unwrap();
     assert_eq!(verdict.decision(), Decision::NotReady);
     assert_eq!(verdict.phase(), Phase::Deploying);
     let reason = &verdict.reasons[0];
@@ -146,7 +146,7 @@ fn a_failing_check_is_named_and_restarts_the_window() {
         "{}",
         reason.message
     );
-    assert!(!fit_to_carry_traffic(verdict, Color::Green));
+    assert!(!fit_to_carry_traffic(&verdict, Color::Green));
 
     // Recovering starts a new window: not ready again until 10 s later.
     engine.report(&key, healthy(14, at(14.0)), at(14.0));
@@ -164,7 +164,7 @@ fn the_failure_keeps_its_first_time() {
         let failing = report(sequence, now, vec![check("redis", false, "timed out")]);
         engine.report(&key, failing, now);
     }
-    let since = engine.verdict("escashop").unwrap().reasons[0]
+    let since = engine.latest_verdict("escashop").unwrap().reasons[0]
         .since
         .as_ref()
         .and_then(greenlight_proto::time::from_timestamp);
@@ -182,7 +182,7 @@ fn an_agent_is_stale_after_three_missed_intervals() {
         "3 s of silence is allowed"
     );
     engine.tick(at(15.5));
-    let verdict = engine.verdict("escashop").unwrap();
+    let verdict = engine.latest_verdict("escashop").unwrap();
     assert_eq!(verdict.decision(), Decision::NotReady);
     assert_eq!(verdict.reasons[0].rule, "agent_stale");
     assert_eq!(verdict.reasons[0].agent, "green-1");
@@ -228,10 +228,10 @@ fn an_old_stream_ending_does_not_disconnect_the_new_one() {
         .hello(&hello(Color::Green, "green-1", "run-a"), 2, at(2.5))
         .unwrap();
     engine.disconnected(&key, 1, at(2.6));
-    let agent = &engine.verdict("escashop").unwrap().agents[0];
+    let agent = &engine.latest_verdict("escashop").unwrap().agents[0];
     assert!(agent.connected);
     engine.disconnected(&key, 2, at(2.7));
-    assert!(!engine.verdict("escashop").unwrap().agents[0].connected);
+    assert!(!engine.latest_verdict("escashop").unwrap().agents[0].connected);
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn a_disconnected_agent_is_forgotten_after_forget_after() {
     let key = green_healthy_until(&mut engine, 2);
     engine.disconnected(&key, 1, at(3.0));
     engine.tick(at(500.0));
-    assert_eq!(engine.verdict("escashop").unwrap().agents.len(), 1);
+    assert_eq!(engine.latest_verdict("escashop").unwrap().agents.len(), 1);
     engine.tick(at(700.0));
     assert_eq!(decision(&engine), (Decision::NotReady, Phase::Normal));
 }
@@ -248,16 +248,16 @@ fn a_disconnected_agent_is_forgotten_after_forget_after() {
 #[test]
 fn epochs_grow_only_when_the_verdict_changes() {
     let mut engine = engine();
-    let first = engine.take_changed();
+    let first = engine.take_outputs().verdicts;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].epoch, 1);
     let key = green_healthy_until(&mut engine, 4);
-    let changed = engine.take_changed();
+    let changed = engine.take_outputs().verdicts;
     let epochs: Vec<u64> = changed.iter().map(|v| v.epoch).collect();
     // hello (no reports yet), first report (testing); later reports change nothing.
     assert_eq!(epochs, vec![2, 3]);
     engine.report(&key, healthy(5, at(5.0)), at(5.0));
-    assert!(engine.take_changed().is_empty());
+    assert!(engine.take_outputs().verdicts.is_empty());
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn unconfigured_deployments_appear_with_the_defaults() {
     let mut other = hello(Color::Blue, "blue-1", "run-x");
     other.deployment = "billing".into();
     engine.hello(&other, 9, at(1.0)).unwrap();
-    let verdict = engine.verdict("billing").unwrap();
+    let verdict = engine.latest_verdict("billing").unwrap();
     assert_eq!(verdict.live(), Color::Blue);
     assert_eq!(verdict.phase(), Phase::Normal);
 }
@@ -278,12 +278,12 @@ fn the_live_color_is_fit_while_its_agents_pass() {
         .hello(&hello(Color::Blue, "blue-1", "run-b"), 1, at(0.0))
         .unwrap();
     engine.report(&key, healthy(1, at(1.0)), at(1.0));
-    let verdict = engine.verdict("escashop").unwrap();
-    assert!(fit_to_carry_traffic(verdict, Color::Blue));
-    assert!(!fit_to_carry_traffic(verdict, Color::Green));
+    let verdict = engine.latest_verdict("escashop").unwrap();
+    assert!(fit_to_carry_traffic(&verdict, Color::Blue));
+    assert!(!fit_to_carry_traffic(&verdict, Color::Green));
     engine.tick(at(10.0));
     assert!(!fit_to_carry_traffic(
-        engine.verdict("escashop").unwrap(),
+        &engine.latest_verdict("escashop").unwrap(),
         Color::Blue
     ));
 }

@@ -1,0 +1,296 @@
+//! After cutover: the rollback triggers, and the trust rules that turn a
+//! trigger into HOLD when rolling back cannot help or the data is missing.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use greenlight_proto::names::color_name;
+use greenlight_proto::v1::Color;
+
+use super::agent::{AgentKey, AgentState};
+use super::finding::{Finding, Rule};
+use super::readiness::{color_is_healthy, judge_freshness};
+use super::settings::DeploymentSettings;
+use super::traffic_rules::TrafficRules;
+
+/// What the bake rules found, sorted by what they mean.
+#[derive(Debug, Default)]
+pub struct BakeFindings {
+    /// Candidate-specific faults: each one alone asks for a rollback.
+    pub triggers: Vec<Finding>,
+    /// Reasons not to act (shared fault, missing data, nowhere to go).
+    pub holds: Vec<Finding>,
+    /// Worth saying, not worth acting on.
+    pub info: Vec<Finding>,
+}
+
+pub struct Bake<'a> {
+    pub settings: &'a DeploymentSettings,
+    pub agents: &'a BTreeMap<AgentKey, AgentState>,
+    pub stable: Color,
+    pub candidate: Color,
+    pub traffic: &'a TrafficRules,
+    pub deadline: SystemTime,
+    /// Requests the candidate served since cutover.
+    pub bake_requests: u64,
+    /// After a restart, agents' absence is not missing data until then.
+    pub grace_until: Option<SystemTime>,
+}
+
+impl Bake<'_> {
+    pub fn evaluate(&self, now: SystemTime) -> BakeFindings {
+        let mut found = BakeFindings::default();
+        self.candidate_agents(now, &mut found);
+        self.shared_faults(now, &mut found);
+        self.traffic_rules(now, &mut found);
+        if !found.triggers.is_empty()
+            && !color_is_healthy(self.settings, self.agents, self.stable, now)
+        {
+            found.holds.push(Finding::new(
+                Rule::RollbackTargetUnhealthy,
+                self.stable,
+                format!(
+                    "{} has no fresh, passing agent: rolling back to it may not help",
+                    color_name(self.stable)
+                ),
+            ));
+        }
+        self.bake_window(now, &mut found);
+        found
+    }
+
+    fn candidate_agents(&self, now: SystemTime, found: &mut BakeFindings) {
+        let settings = self.settings;
+        let in_grace = self.grace_until.is_some_and(|until| now < until);
+        let mut missing = Vec::new();
+        let mut any = false;
+        for (key, agent) in self
+            .agents
+            .iter()
+            .filter(|(k, _)| k.color == self.candidate)
+        {
+            any = true;
+            if !judge_freshness(settings, key, agent, now, Rule::MissingData, &mut missing) {
+                let silent_too_long = agent.silence(now) > settings.health_failure_for;
+                if settings.rollback_on_missing_data && silent_too_long && !in_grace {
+                    found.triggers.append(&mut missing);
+                }
+                continue;
+            }
+            self.failing_checks(key, agent, now, found);
+        }
+        if !any {
+            missing.push(Finding::new(
+                Rule::MissingData,
+                self.candidate,
+                format!("no {} agent is connected", color_name(self.candidate)),
+            ));
+        }
+        if in_grace {
+            for mut finding in missing {
+                finding.rule = Rule::Restoring;
+                finding.text = format!("waiting for agents after a restart ({})", finding.text);
+                found.info.push(finding);
+            }
+        } else {
+            found.holds.append(&mut missing);
+        }
+    }
+
+    fn failing_checks(
+        &self,
+        key: &AgentKey,
+        agent: &AgentState,
+        now: SystemTime,
+        found: &mut BakeFindings,
+    ) {
+        let settings = self.settings;
+        for (name, failing) in &agent.failing {
+            if name == "traffic" || name.starts_with("traffic/") {
+                continue; // judged from the counters, below
+            }
+            let error = agent
+                .failing_checks()
+                .find(|check| super::agent::check_key(check) == *name)
+                .map(|check| check.error.clone())
+                .unwrap_or_default();
+            let base = Finding::new(Rule::CheckFailed, key.color, "")
+                .agent(&key.instance_id)
+                .check(name)
+                .error(&error)
+                .since(failing.since);
+            if name == "postgres" {
+                let limit = settings.database_lost_samples;
+                let mut finding =
+                    base.observed(f64::from(failing.reports), "reports", f64::from(limit));
+                if failing.reports >= limit {
+                    finding.rule = Rule::DatabaseLost;
+                    finding.text = format!(
+                        "database unreachable in {} reports in a row: {error}",
+                        failing.reports
+                    );
+                    found.triggers.push(finding);
+                } else {
+                    finding.text = format!(
+                        "failing in {} of {limit} reports before database_lost: {error}",
+                        failing.reports
+                    );
+                    found.info.push(finding);
+                }
+                continue;
+            }
+            let for_seconds = now.duration_since(failing.since).unwrap_or_default();
+            let limit = settings.health_failure_for.as_secs_f64();
+            let mut finding = base.observed(for_seconds.as_secs_f64(), "seconds", limit);
+            if for_seconds > settings.health_failure_for {
+                finding.rule = Rule::HealthFailing;
+                finding.text = format!(
+                    "failing continuously for {:.0} s, more than {limit:.0} s: {error}",
+                    for_seconds.as_secs_f64()
+                );
+                found.triggers.push(finding);
+            } else {
+                finding.text = format!(
+                    "failing for {:.0} s of the {limit:.0} s allowed: {error}",
+                    for_seconds.as_secs_f64()
+                );
+                found.info.push(finding);
+            }
+        }
+    }
+
+    /// A trigger on a check that the old side's agents see failing too is a
+    /// shared dependency: rolling back cannot help.
+    fn shared_faults(&self, now: SystemTime, found: &mut BakeFindings) {
+        let stable_fails = |check: &str| {
+            self.agents.iter().any(|(key, agent)| {
+                key.color == self.stable
+                    && agent.is_fresh(now, self.settings.stale_after_intervals)
+                    && agent.fails(check)
+            })
+        };
+        let (shared, own): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut found.triggers)
+            .into_iter()
+            .partition(|finding| !finding.check.is_empty() && stable_fails(&finding.check));
+        found.triggers = own;
+        for mut finding in shared {
+            finding.rule = Rule::SharedDependency;
+            finding.text = format!(
+                "{} agents see {} failing too, so rolling back cannot help ({})",
+                color_name(self.stable),
+                finding.check,
+                finding.text
+            );
+            found.holds.push(finding);
+        }
+    }
+
+    fn traffic_rules(&self, now: SystemTime, found: &mut BakeFindings) {
+        let settings = self.settings;
+        let window = self
+            .traffic
+            .candidate_window(settings, self.agents, self.candidate, now);
+        let window_seconds = settings.traffic_window.as_secs_f64();
+        if window.requests < settings.min_requests {
+            found.info.push(
+                Finding::new(
+                    Rule::Inconclusive,
+                    self.candidate,
+                    format!(
+                        "only {} requests in the last {window_seconds:.0} s (at least {} needed): traffic rules inconclusive",
+                        window.requests, settings.min_requests
+                    ),
+                )
+                .observed(window.requests as f64, "requests", settings.min_requests as f64),
+            );
+            return;
+        }
+        let ratio = window.error_ratio();
+        if self.traffic.error_ratio.fires(settings.hysteresis) {
+            found.triggers.push(
+                Finding::new(
+                    Rule::ErrorRatio,
+                    self.candidate,
+                    format!(
+                        "error ratio {ratio:.3} over the last {window_seconds:.0} s ({} of {} requests) above {}",
+                        window.errors, window.requests, settings.max_error_ratio
+                    ),
+                )
+                .observed(ratio, "ratio", settings.max_error_ratio),
+            );
+        }
+        let mean = window.mean_latency_seconds();
+        let limit = settings.max_mean_latency.as_secs_f64();
+        if self.traffic.latency.fires(settings.hysteresis) {
+            found.triggers.push(
+                Finding::new(
+                    Rule::Latency,
+                    self.candidate,
+                    format!("mean response time {mean:.2} s over the last {window_seconds:.0} s above {limit:.2} s"),
+                )
+                .observed(mean, "seconds", limit),
+            );
+        }
+        if let Some(baseline) = &self.traffic.baseline {
+            if self.traffic.baseline_regression.fires(settings.hysteresis) {
+                let base = baseline.ratio();
+                found.triggers.push(
+                    Finding::new(
+                        Rule::BaselineRegression,
+                        self.candidate,
+                        format!(
+                            "error ratio {ratio:.4} is significantly above {}'s pre-cutover {base:.4} ({} of {} requests): z = {:.1} > {}",
+                            color_name(self.stable),
+                            baseline.errors,
+                            baseline.requests,
+                            self.traffic.z_against_baseline(&window).unwrap_or(0.0),
+                            settings.baseline.z_critical
+                        ),
+                    )
+                    .observed(ratio, "ratio", base + settings.baseline.min_increase),
+                );
+            }
+        }
+    }
+
+    fn bake_window(&self, now: SystemTime, found: &mut BakeFindings) {
+        let settings = self.settings;
+        if now < self.deadline {
+            let left = self.deadline.duration_since(now).unwrap_or_default();
+            found.info.push(
+                Finding::new(
+                    Rule::BakeWindow,
+                    self.candidate,
+                    format!(
+                        "baking: {:.0} s left of {:.0} s, {} requests served so far",
+                        left.as_secs_f64(),
+                        settings.bake_for.as_secs_f64(),
+                        self.bake_requests
+                    ),
+                )
+                .observed(
+                    left.as_secs_f64(),
+                    "seconds",
+                    settings.bake_for.as_secs_f64(),
+                ),
+            );
+        } else if self.bake_requests < settings.min_requests
+            && found.triggers.is_empty()
+            && found.holds.is_empty()
+        {
+            found.holds.push(
+                Finding::new(
+                    Rule::BakeInconclusive,
+                    self.candidate,
+                    format!(
+                        "the bake window is over but {} served only {} requests (at least {} needed) to prove itself",
+                        color_name(self.candidate),
+                        self.bake_requests,
+                        settings.min_requests
+                    ),
+                )
+                .observed(self.bake_requests as f64, "requests", settings.min_requests as f64),
+            );
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! What people and scripts ask of the engine: cutover (refused unless
+//! READY, or forced), rollback (always accepted), pause and resume.
+
+use std::time::SystemTime;
+
+use greenlight_proto::names::{color_name, other_color, phase_name};
+use greenlight_proto::v1::{Decision, Reason, Verdict};
+
+use super::Engine;
+use super::deployment::Evaluation;
+use super::finding::{Finding, Rule};
+use super::lifecycle::Stage;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("no deployment named {0:?}")]
+    NotFound(String),
+    #[error("{deployment} is not READY, so cutover is refused ({}); use --force to override", reasons.iter().map(|r| r.message.as_str()).collect::<Vec<_>>().join("; "))]
+    NotReady {
+        deployment: String,
+        reasons: Vec<Reason>,
+    },
+    #[error("{0}")]
+    WrongPhase(String),
+    #[error(
+        "{0} runs in dry-run mode: greenlight decides and explains but never acts (deploy/switch-traffic --force still switches)"
+    )]
+    DryRun(String),
+}
+
+#[derive(Debug)]
+pub struct ControlOutcome {
+    pub message: String,
+    pub verdict: Verdict,
+}
+
+impl Engine {
+    pub fn cutover(
+        &mut self,
+        name: &str,
+        force: bool,
+        by: &str,
+        now: SystemTime,
+    ) -> Result<ControlOutcome, ControlError> {
+        let deployment = self
+            .deployments
+            .get_mut(name)
+            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        if deployment.settings.dry_run {
+            return Err(ControlError::DryRun(name.to_string()));
+        }
+        if deployment.life.stage != Stage::PreCutover {
+            return Err(ControlError::WrongPhase(format!(
+                "{name} is {}: traffic is already on {}; cutover is for a READY candidate",
+                phase_name(deployment.life.phase),
+                color_name(deployment.life.traffic_on)
+            )));
+        }
+        let evaluation = deployment.evaluate(now);
+        if evaluation.decision != Decision::Ready && !force {
+            let reasons = evaluation.findings.iter().map(|f| f.to_reason()).collect();
+            self.commit(name, evaluation, now);
+            return Err(ControlError::NotReady {
+                deployment: name.to_string(),
+                reasons,
+            });
+        }
+        // A paused deployment stays paused; an explicit cutover resumes it.
+        deployment.life.paused = None;
+        let forced = if force { " (forced)" } else { "" };
+        let evaluation = deployment.start_bake(now, format!("cutover requested by {by}{forced}"));
+        Ok(self.control_outcome(
+            name,
+            evaluation,
+            now,
+            "cutover: traffic goes to the candidate",
+        ))
+    }
+
+    pub fn rollback(
+        &mut self,
+        name: &str,
+        reason: &str,
+        by: &str,
+        now: SystemTime,
+    ) -> Result<ControlOutcome, ControlError> {
+        let deployment = self
+            .deployments
+            .get_mut(name)
+            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        if deployment.settings.dry_run {
+            return Err(ControlError::DryRun(name.to_string()));
+        }
+        match deployment.life.stage {
+            Stage::PreCutover | Stage::RolledBack => {
+                let message = format!(
+                    "traffic is already on {}: nothing to roll back",
+                    color_name(deployment.life.traffic_on)
+                );
+                let verdict = self.verdict(name, now).expect("deployment exists");
+                return Ok(ControlOutcome { message, verdict });
+            }
+            // After Verified the old side is the standby: roll back to it.
+            Stage::Verified => deployment.life.stable = other_color(deployment.life.stable),
+            Stage::Baking => {}
+        }
+        let cause = format!("rollback requested by {by}: {reason}");
+        let finding = Finding::new(Rule::RolledBack, deployment.life.candidate(), cause.clone());
+        let evaluation = deployment.roll_back(vec![finding], cause);
+        Ok(self.control_outcome(name, evaluation, now, "rollback: traffic goes back"))
+    }
+
+    pub fn pause(
+        &mut self,
+        name: &str,
+        reason: &str,
+        by: &str,
+        now: SystemTime,
+    ) -> Result<ControlOutcome, ControlError> {
+        let deployment = self
+            .deployments
+            .get_mut(name)
+            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        deployment.life.paused = Some(format!("{reason} (by {by})"));
+        let evaluation = deployment.evaluate(now);
+        Ok(self.control_outcome(
+            name,
+            evaluation,
+            now,
+            "paused: no automatic action until resume",
+        ))
+    }
+
+    pub fn resume(
+        &mut self,
+        name: &str,
+        by: &str,
+        now: SystemTime,
+    ) -> Result<ControlOutcome, ControlError> {
+        let deployment = self
+            .deployments
+            .get_mut(name)
+            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        deployment.life.paused = None;
+        let evaluation = deployment.evaluate(now);
+        Ok(self.control_outcome(name, evaluation, now, &format!("resumed by {by}")))
+    }
+
+    fn control_outcome(
+        &mut self,
+        name: &str,
+        evaluation: Evaluation,
+        now: SystemTime,
+        message: &str,
+    ) -> ControlOutcome {
+        self.commit(name, evaluation, now);
+        ControlOutcome {
+            message: message.to_string(),
+            verdict: self.verdict(name, now).expect("deployment exists"),
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Findings: the engine's reasons as values. They become the verdict's
+//! `Reason`s (with a readable message) only when a verdict is built, so an
+//! evaluation allocates nothing when nothing is wrong.
+
+use std::time::SystemTime;
+
+use greenlight_proto::names::color_name;
+use greenlight_proto::time::to_timestamp;
+use greenlight_proto::v1::{Color, Reason};
+
+/// The rule that speaks. The names are part of the verdict contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rule {
+    // Readiness.
+    NoAgents,
+    NoReports,
+    AgentStale,
+    CheckFailed,
+    ReadinessWindow,
+    // Rollback triggers.
+    HealthFailing,
+    DatabaseLost,
+    ErrorRatio,
+    Latency,
+    BaselineRegression,
+    MissingData,
+    // Why the engine holds instead of acting.
+    SharedDependency,
+    RollbackTargetUnhealthy,
+    BakeInconclusive,
+    Paused,
+    // Information.
+    Inconclusive,
+    BakeWindow,
+    DryRun,
+    ManualGate,
+    RolledBack,
+    AwaitingDeploy,
+    Restoring,
+}
+
+impl Rule {
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::NoAgents => "no_agents",
+            Rule::NoReports => "no_reports",
+            Rule::AgentStale => "agent_stale",
+            Rule::CheckFailed => "check_failed",
+            Rule::ReadinessWindow => "readiness_window",
+            Rule::HealthFailing => "health_failing",
+            Rule::DatabaseLost => "database_lost",
+            Rule::ErrorRatio => "error_ratio",
+            Rule::Latency => "latency",
+            Rule::BaselineRegression => "baseline_regression",
+            Rule::MissingData => "missing_data",
+            Rule::SharedDependency => "shared_dependency",
+            Rule::RollbackTargetUnhealthy => "rollback_target_unhealthy",
+            Rule::BakeInconclusive => "bake_inconclusive",
+            Rule::Paused => "paused",
+            Rule::Inconclusive => "inconclusive",
+            Rule::BakeWindow => "bake_window",
+            Rule::DryRun => "dry_run",
+            Rule::ManualGate => "manual_gate",
+            Rule::RolledBack => "rolled_back",
+            Rule::AwaitingDeploy => "awaiting_deploy",
+            Rule::Restoring => "restoring",
+        }
+    }
+}
+
+/// One reason, as a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule: Rule,
+    pub color: Color,
+    pub agent: String,
+    pub check: String,
+    pub observed: f64,
+    pub unit: String,
+    pub threshold: f64,
+    pub error: String,
+    pub since: Option<SystemTime>,
+    /// The readable sentence, without the color/agent prefix.
+    pub text: String,
+}
+
+impl Finding {
+    pub fn new(rule: Rule, color: Color, text: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            color,
+            agent: String::new(),
+            check: String::new(),
+            observed: 0.0,
+            unit: String::new(),
+            threshold: 0.0,
+            error: String::new(),
+            since: None,
+            text: text.into(),
+        }
+    }
+
+    pub fn agent(mut self, agent: &str) -> Self {
+        self.agent = agent.to_string();
+        self
+    }
+
+    pub fn check(mut self, check: &str) -> Self {
+        self.check = check.to_string();
+        self
+    }
+
+    pub fn observed(mut self, observed: f64, unit: &str, threshold: f64) -> Self {
+        self.observed = observed;
+        self.unit = unit.to_string();
+        self.threshold = threshold;
+        self
+    }
+
+    pub fn error(mut self, error: &str) -> Self {
+        self.error = error.to_string();
+        self
+    }
+
+    pub fn since(mut self, since: SystemTime) -> Self {
+        self.since = Some(since);
+        self
+    }
+
+    pub fn to_reason(&self) -> Reason {
+        let who = match (self.agent.is_empty(), self.check.is_empty()) {
+            (true, _) => color_name(self.color).to_string(),
+            (false, true) => format!("{} agent {}", color_name(self.color), self.agent),
+            (false, false) => format!(
+                "{} agent {}, check {}",
+                color_name(self.color),
+                self.agent,
+                self.check
+            ),
+        };
+        let mut reason = Reason {
+            rule: self.rule.name().to_string(),
+            agent: self.agent.clone(),
+            check: self.check.clone(),
+            observed_value: self.observed,
+            observed_unit: self.unit.clone(),
+            threshold: self.threshold,
+            error: self.error.clone(),
+            since: self.since.map(to_timestamp),
+            message: format!("{}: {who}: {}", self.rule.name(), self.text),
+            ..Default::default()
+        };
+        reason.set_color(self.color);
+        reason
+    }
+}

@@ -1,0 +1,6 @@
+//! Engine tests: (time, event) in, verdicts and actions out. Time is moved
+//! by hand, so every test is deterministic.
+
+mod readiness;
+mod scenarios;
+mod sim;

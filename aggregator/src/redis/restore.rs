@@ -1,0 +1,85 @@
+//! Reading the engine's saved states back at start-up. An aggregator that
+//! cannot read its state must not decide from scratch (it could repeat a
+//! cutover), so start-up waits for Redis and refuses a state it cannot read.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use tokio_util::sync::CancellationToken;
+
+use super::deployment_of_state_key;
+use crate::config::RedisSettings;
+use crate::engine::SavedState;
+
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Every saved state, by deployment. Retries until Redis answers (logging
+/// once) or shutdown; a state that does not parse is an error naming its key.
+pub async fn load_states(
+    settings: &RedisSettings,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<BTreeMap<String, SavedState>> {
+    let client = redis::Client::open(settings.url.as_str())
+        .map_err(|error| anyhow::anyhow!("redis.url {:?}: {error}", settings.url))?;
+    let mut warned = false;
+    loop {
+        match read_all(&client).await {
+            Ok(texts) => {
+                let mut states = BTreeMap::new();
+                for (key, text) in texts {
+                    let Some(name) = deployment_of_state_key(&key) else {
+                        continue;
+                    };
+                    let state: SavedState = serde_json::from_str(&text).map_err(|error| {
+                        anyhow::anyhow!(
+                            "cannot read the saved state {key:?}: {error}; fix or delete the key to start that deployment afresh"
+                        )
+                    })?;
+                    states.insert(name.to_string(), state);
+                }
+                tracing::info!(
+                    deployments = states.len(),
+                    "engine state restored from Redis"
+                );
+                return Ok(states);
+            }
+            Err(error) => {
+                if !warned {
+                    tracing::warn!(url = %settings.url, %error, "cannot read the saved state from Redis; waiting for it before deciding anything");
+                    warned = true;
+                }
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => anyhow::bail!("shut down while waiting for Redis"),
+            _ = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+async fn read_all(client: &redis::Client) -> redis::RedisResult<Vec<(String, String)>> {
+    let mut connection = tokio::time::timeout(
+        Duration::from_secs(2),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "connect timed out")))??;
+    let mut keys: Vec<String> = Vec::new();
+    {
+        let mut scan = connection
+            .scan_match::<_, String>("greenlight:*:state")
+            .await?;
+        while let Some(key) = futures::StreamExt::next(&mut scan).await {
+            keys.push(key?);
+        }
+    }
+    let mut states = Vec::new();
+    for key in keys {
+        let text: Option<String> = connection.get(&key).await?;
+        if let Some(text) = text {
+            states.push((key, text));
+        }
+    }
+    Ok(states)
+}
