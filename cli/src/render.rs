@@ -27,6 +27,29 @@ pub fn full(verdict: &Verdict) -> String {
     if let Some(decided_at) = &doc.decided_at {
         let _ = writeln!(out, "  decided at {decided_at}");
     }
+    if let (Some(started), Some(deadline)) = (&doc.bake_started, &doc.bake_deadline) {
+        let _ = writeln!(out, "  bake: started {started}, ends {deadline}");
+    }
+    if doc.dry_run {
+        let _ = writeln!(out, "  dry run: decisions are explained, never acted on");
+    }
+    if !doc.paused_reason.is_empty() {
+        let _ = writeln!(out, "  paused: {}", doc.paused_reason);
+    }
+    if !doc.transitions.is_empty() {
+        let _ = writeln!(out, "  recent transitions:");
+        for transition in doc.transitions.iter().rev().take(3).rev() {
+            let _ = writeln!(
+                out,
+                "    {} {} -> {} (epoch {}): {}",
+                transition.at.as_deref().unwrap_or("?"),
+                transition.from,
+                transition.to,
+                transition.epoch,
+                transition.cause
+            );
+        }
+    }
     if doc.reasons.is_empty() {
         let _ = writeln!(out, "  reasons: none, every rule is satisfied");
     } else {
@@ -37,7 +60,7 @@ pub fn full(verdict: &Verdict) -> String {
                 .as_deref()
                 .map(|since| format!(" (since {since})"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "    - [{}] {}{since}", reason.rule, reason.message);
+            let _ = writeln!(out, "    - {}{since}", reason.message);
         }
     }
     if doc.agents.is_empty() {

@@ -23,6 +23,11 @@ pub async fn aggregator(
     let address = listener.local_addr()?;
     let mut config = AggregatorConfig::for_listen(address);
     config.defaults.ready_after = ready_after;
+    // The guide's rules on a demo's time scale: a 10 s window, 20 requests
+    // make a sample, and a one-minute bake.
+    config.defaults.traffic_window = Duration::from_secs(10);
+    config.defaults.min_requests = 20;
+    config.defaults.bake_for = Duration::from_secs(60);
     config.redis = redis_url.map(|url| RedisSettings {
         url,
         verdict_ttl: Duration::from_secs(15),

@@ -44,7 +44,8 @@ pub struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let level = if args.verbose { "info" } else { "error" };
+    // The timeline says what matters; --verbose shows the components' own logs.
+    let level = if args.verbose { "info" } else { "off" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()),

@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use greenlight_proto::names::color_name;
 use greenlight_proto::v1::verdict_service_client::VerdictServiceClient;
-use greenlight_proto::v1::{Decision, Verdict, WatchVerdictsRequest};
+use greenlight_proto::v1::{CutoverRequest, Decision, Phase, Verdict, WatchVerdictsRequest};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -78,9 +79,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.ready_after, ready.epoch
     ));
 
-    timeline.step(2, "cut over: the switch script moves traffic to green");
-    timeline.say("traffic: 100% -> green (live). (The demo records the switch; deploy/switch-traffic arrives with cutover support.)");
-    settle(&timeline, &mut verdicts, Duration::from_secs(2)).await;
+    timeline.step(
+        2,
+        "cut over: `greenlight cutover escashop` (the Cutover call)",
+    );
+    let mut client = VerdictServiceClient::connect(format!("http://{aggregator}")).await?;
+    let answer = client
+        .cutover(CutoverRequest {
+            deployment: "escashop".into(),
+            force: false,
+            requested_by: "greenlight-demo".into(),
+        })
+        .await
+        .context("the cutover call")?
+        .into_inner();
+    timeline.say(format!("aggregator: {}", answer.message));
+    let baking = wait_for(&timeline, &mut verdicts, "the bake to start", |v| {
+        v.phase() == Phase::Baking
+    })
+    .await?;
+    timeline.say(format!(
+        "traffic: 100% -> {} (live). Rollback triggers are armed for the bake window.",
+        color_name(baking.live())
+    ));
+    settle(&timeline, &mut verdicts, Duration::from_secs(3)).await;
 
     timeline.step(
         3,
@@ -95,20 +117,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
     let injected_at = timeline.elapsed();
-    let turned = wait_for(&timeline, &mut verdicts, "the verdict to turn", |v| {
-        v.decision() != Decision::Ready
+    let rolled_back = wait_for(&timeline, &mut verdicts, "the rollback", |v| {
+        v.decision() == Decision::Rollback
     })
     .await?;
     timeline.say(format!(
-        "the verdict turned {:.1} s after the fault (epoch {}). greenlight says why:",
+        "ROLLBACK decided {:.1} s after the fault (epoch {}), nobody acted. greenlight says why:",
         timeline.elapsed() - injected_at,
-        turned.epoch
+        rolled_back.epoch
     ));
-    for reason in &turned.reasons {
+    for reason in &rolled_back.reasons {
         println!("           - {}", reason.message);
     }
+    timeline.say(format!(
+        "traffic: 100% -> {} (live) again. (The switch script hook arrives with deploy/switch-traffic.)",
+        color_name(rolled_back.live())
+    ));
     println!();
-    timeline.say("story complete. Green is no longer fit to carry traffic; automatic rollback arrives with the verdict engine.");
+    timeline.say("story complete. Ask the same questions yourself against a running aggregator:");
+    println!(
+        "           greenlight verdict escashop   greenlight wait escashop --until ready   greenlight watch escashop"
+    );
     shutdown.cancel();
     Ok(())
 }

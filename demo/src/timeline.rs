@@ -46,7 +46,7 @@ impl Timeline {
             color_name(verdict.candidate()),
         ));
         for reason in &verdict.reasons {
-            println!("           why: [{}] {}", reason.rule, reason.message);
+            println!("           why: {}", reason.message);
         }
     }
 }

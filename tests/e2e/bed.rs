@@ -47,13 +47,19 @@ impl Bed {
     /// Starts the aggregator on `aggregator_port` (the same port on every
     /// call, so a restart is found where the agents look).
     pub async fn aggregator(&self, redis_url: Option<&str>, ready_after: &str) -> Process {
+        self.aggregator_with(redis_url, &format!("ready_after = \"{ready_after}\""))
+            .await
+    }
+
+    /// The same, with `defaults` (TOML lines) for every deployment.
+    pub async fn aggregator_with(&self, redis_url: Option<&str>, defaults: &str) -> Process {
         let redis = redis_url
             .map(|url| format!("[redis]\nurl = \"{url}\"\nverdict_ttl = \"10s\"\n"))
             .unwrap_or_default();
         let config = self.write(
             "aggregator.toml",
             &format!(
-                "listen = \"127.0.0.1:{}\"\ntick = \"100ms\"\n{redis}[defaults]\nready_after = \"{ready_after}\"\n",
+                "listen = \"127.0.0.1:{}\"\ntick = \"100ms\"\n{redis}[defaults]\n{defaults}\n",
                 self.aggregator_port
             ),
         );

@@ -7,5 +7,6 @@ mod bed;
 mod agent_probes;
 mod aggregator_restart;
 mod bad_input;
+mod bake;
 mod postgres_down;
 mod ready;

@@ -35,6 +35,8 @@ pub struct Bake<'a> {
     pub bake_requests: u64,
     /// After a restart, agents' absence is not missing data until then.
     pub grace_until: Option<SystemTime>,
+    /// When the stable side last failed each check.
+    pub stable_failed_at: &'a BTreeMap<String, SystemTime>,
 }
 
 impl Bake<'_> {
@@ -114,16 +116,28 @@ impl Bake<'_> {
                 .find(|check| super::agent::check_key(check) == *name)
                 .map(|check| check.error.clone())
                 .unwrap_or_default();
+            // A failure the old side shares is judged as shared (it holds,
+            // below); once the old side recovers, the candidate's own
+            // failure is counted from then, not from the outage's start.
+            let shared_now = self.stable_fails(name, now);
+            let own_since = match self.stable_failed_at.get(name) {
+                Some(stable) => failing.since.max(*stable),
+                None => failing.since,
+            };
+            let since = if shared_now { failing.since } else { own_since };
+            let for_time = now.duration_since(since).unwrap_or_default();
             let base = Finding::new(Rule::CheckFailed, key.color, "")
                 .agent(&key.instance_id)
                 .check(name)
                 .error(&error)
-                .since(failing.since);
+                .since(since);
             if name == "postgres" {
                 let limit = settings.database_lost_samples;
                 let mut finding =
                     base.observed(f64::from(failing.reports), "reports", f64::from(limit));
-                if failing.reports >= limit {
+                let long_enough =
+                    shared_now || for_time >= agent.identity.interval * limit.saturating_sub(1);
+                if failing.reports >= limit && long_enough {
                     finding.rule = Rule::DatabaseLost;
                     finding.text = format!(
                         "database unreachable in {} reports in a row: {error}",
@@ -139,36 +153,38 @@ impl Bake<'_> {
                 }
                 continue;
             }
-            let for_seconds = now.duration_since(failing.since).unwrap_or_default();
             let limit = settings.health_failure_for.as_secs_f64();
-            let mut finding = base.observed(for_seconds.as_secs_f64(), "seconds", limit);
-            if for_seconds > settings.health_failure_for {
+            let mut finding = base.observed(for_time.as_secs_f64(), "seconds", limit);
+            if for_time > settings.health_failure_for {
                 finding.rule = Rule::HealthFailing;
                 finding.text = format!(
                     "failing continuously for {:.0} s, more than {limit:.0} s: {error}",
-                    for_seconds.as_secs_f64()
+                    for_time.as_secs_f64()
                 );
                 found.triggers.push(finding);
             } else {
                 finding.text = format!(
                     "failing for {:.0} s of the {limit:.0} s allowed: {error}",
-                    for_seconds.as_secs_f64()
+                    for_time.as_secs_f64()
                 );
                 found.info.push(finding);
             }
         }
     }
 
+    /// Whether a fresh agent of the old side fails `check` now.
+    fn stable_fails(&self, check: &str, now: SystemTime) -> bool {
+        self.agents.iter().any(|(key, agent)| {
+            key.color == self.stable
+                && agent.is_fresh(now, self.settings.stale_after_intervals)
+                && agent.fails(check)
+        })
+    }
+
     /// A trigger on a check that the old side's agents see failing too is a
     /// shared dependency: rolling back cannot help.
     fn shared_faults(&self, now: SystemTime, found: &mut BakeFindings) {
-        let stable_fails = |check: &str| {
-            self.agents.iter().any(|(key, agent)| {
-                key.color == self.stable
-                    && agent.is_fresh(now, self.settings.stale_after_intervals)
-                    && agent.fails(check)
-            })
-        };
+        let stable_fails = |check: &str| self.stable_fails(check, now);
         let (shared, own): (Vec<Finding>, Vec<Finding>) = std::mem::take(&mut found.triggers)
             .into_iter()
             .partition(|finding| !finding.check.is_empty() && stable_fails(&finding.check));

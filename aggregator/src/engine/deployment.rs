@@ -46,6 +46,10 @@ pub struct Deployment {
     pub life: Lifecycle,
     pub traffic: TrafficRules,
     pub candidate_healthy_since: Option<SystemTime>,
+    /// When the stable side last reported each check failing: a candidate
+    /// failure counts as its own only from when the stable side stopped
+    /// failing too (the end of a shared outage restarts the clock).
+    pub stable_failed_at: BTreeMap<String, SystemTime>,
     /// Bumped for every new verdict: a newer verdict has a larger epoch.
     pub epoch: u64,
     /// What makes a verdict new (see `verdict::signature`).
@@ -61,6 +65,7 @@ impl Deployment {
             agents: BTreeMap::new(),
             traffic: TrafficRules::default(),
             candidate_healthy_since: None,
+            stable_failed_at: BTreeMap::new(),
             epoch: 0,
             signature: None,
             last: None,
@@ -114,6 +119,8 @@ impl Deployment {
         let life = &mut self.life;
         life.stage = Stage::Baking;
         life.traffic_on = candidate;
+        // Whole milliseconds, as saved: a restored deadline is the same instant.
+        let now = whole_millis(now);
         life.bake_started = Some(now);
         life.bake_deadline = Some(now + self.settings.bake_for);
         life.held_since = None;
@@ -137,6 +144,7 @@ impl Deployment {
             deadline,
             bake_requests: self.life.bake_requests,
             grace_until: self.life.grace_until,
+            stable_failed_at: &self.stable_failed_at,
         }
         .evaluate(now);
 
@@ -267,6 +275,13 @@ impl Deployment {
             vec![Finding::new(Rule::RolledBack, candidate, text)],
         )
     }
+}
+
+fn whole_millis(time: SystemTime) -> SystemTime {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(since.as_millis() as u64)
 }
 
 fn paused(color: Color, reason: &str) -> Finding {

@@ -133,6 +133,11 @@ impl Engine {
             return outcome;
         }
         let candidate = deployment.life.candidate();
+        if key.color == deployment.life.stable {
+            for check in deployment.agents[key].failing.keys() {
+                deployment.stable_failed_at.insert(check.clone(), now);
+            }
+        }
         if deployment.life.stage == Stage::Baking && key.color == candidate {
             deployment.life.bake_requests += added;
             let newest = deployment.agents[key].traffic.last_increment();

@@ -183,6 +183,15 @@ fn shared_redis_outage() -> Sim {
     sim
 }
 
+fn green_recovers_later_after_a_shared_outage() -> Sim {
+    let mut sim = shared_redis_outage();
+    let down = "connection refused";
+    // Blue's agent reconnects first; green's takes 20 s longer.
+    sim.run(20, &standby(), &ok(100).failing("redis", down));
+    sim.run(20, &standby(), &ok(100));
+    sim
+}
+
 fn manual_gate() -> Sim {
     let mut sim = Sim::new(settings());
     sim.run(80, &blue_live(), &ok(0));
@@ -438,6 +447,17 @@ fn scenario_corpus() {
             Expect {
                 decision: Hold,
                 phase: Phase::Held,
+                actions: &[CUTOVER],
+                alert: true,
+                rule: Some("shared_dependency"),
+            },
+        ),
+        (
+            "green recovering later than blue after a shared outage is no rollback",
+            green_recovers_later_after_a_shared_outage,
+            Expect {
+                decision: Ready,
+                phase: Phase::Baking,
                 actions: &[CUTOVER],
                 alert: true,
                 rule: Some("shared_dependency"),
