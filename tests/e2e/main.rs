@@ -10,3 +10,4 @@ mod bad_input;
 mod bake;
 mod postgres_down;
 mod ready;
+mod switch_traffic;
