@@ -14,6 +14,7 @@ use greenlight_proto::names::parse_color;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{DeploymentSettings, validate_deployment_name};
+use crate::hooks::{HookCommand, HookSettings, PLACEHOLDERS};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 const ENV_PREFIX: &str = "GREENLIGHT_AGGREGATOR_";
@@ -30,6 +31,8 @@ pub struct AggregatorConfig {
     pub deployments: BTreeMap<String, DeploymentSettings>,
     /// How often time-driven rules (staleness, windows) are re-evaluated.
     pub tick: Duration,
+    /// Commands run when a cutover or rollback is decided.
+    pub hooks: HookSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,86 @@ struct RawConfig {
     deployments: BTreeMap<String, RawDeployment>,
     #[serde(default = "default_tick", with = "humantime_serde")]
     tick: Duration,
+    #[serde(default)]
+    hooks: RawHooks,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHooks {
+    cutover: Option<RawHook>,
+    rollback: Option<RawHook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHook {
+    /// argv: the program, then its arguments; placeholders allowed.
+    command: Vec<String>,
+    #[serde(default = "default_hook_timeout", with = "humantime_serde")]
+    timeout: Duration,
+    #[serde(default = "default_hook_retries")]
+    retries: u32,
+    #[serde(default = "default_hook_backoff", with = "humantime_serde")]
+    backoff: Duration,
+}
+
+fn default_hook_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+fn default_hook_retries() -> u32 {
+    2
+}
+fn default_hook_backoff() -> Duration {
+    Duration::from_secs(1)
+}
+
+impl RawHook {
+    fn validate(self, key: &str) -> Result<HookCommand, (String, String)> {
+        let Some(program) = self.command.first() else {
+            return Err((
+                format!("{key}.command"),
+                "must name a program, e.g. [\"deploy/switch-traffic\", \"{direction}\"]".into(),
+            ));
+        };
+        if program.trim().is_empty() {
+            return Err((format!("{key}.command"), "the program is empty".into()));
+        }
+        for arg in &self.command {
+            let mut rest = arg.as_str();
+            while let Some(open) = rest.find('{') {
+                let Some(close) = rest[open..].find('}') else {
+                    break;
+                };
+                let word = &rest[open..open + close + 1];
+                if !PLACEHOLDERS.contains(&word) {
+                    return Err((
+                        format!("{key}.command"),
+                        format!(
+                            "unknown placeholder {word} in {arg:?}; known: {}",
+                            PLACEHOLDERS.join(", ")
+                        ),
+                    ));
+                }
+                rest = &rest[open + close + 1..];
+            }
+        }
+        if self.timeout.is_zero() {
+            return Err((format!("{key}.timeout"), "must be more than 0s".into()));
+        }
+        if self.retries > 10 {
+            return Err((
+                format!("{key}.retries"),
+                format!("{} is too many; at most 10", self.retries),
+            ));
+        }
+        Ok(HookCommand {
+            argv: self.command,
+            timeout: self.timeout,
+            retries: self.retries,
+            backoff: self.backoff,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,6 +262,7 @@ impl AggregatorConfig {
             defaults: DeploymentSettings::default(),
             deployments: BTreeMap::new(),
             tick: default_tick(),
+            hooks: HookSettings::default(),
         }
     }
 }
@@ -220,6 +304,18 @@ impl AggregatorConfig {
         lines.push(format!("defaults: {}", describe(&self.defaults)));
         for (name, settings) in &self.deployments {
             lines.push(format!("deployment {name}: {}", describe(settings)));
+        }
+        for (action, hook) in [
+            ("cutover", &self.hooks.cutover),
+            ("rollback", &self.hooks.rollback),
+        ] {
+            lines.push(match hook {
+                Some(hook) => format!(
+                    "{action} hook: {:?} (timeout {:?}, {} retries)",
+                    hook.argv, hook.timeout, hook.retries
+                ),
+                None => format!("{action} hook: none (switch traffic yourself)"),
+            });
         }
         lines.join("\n")
     }
@@ -293,12 +389,27 @@ impl RawConfig {
                 .map_err(|(key, reason)| fail(&key, reason))?;
             deployments.insert(name, settings);
         }
+        let hooks = HookSettings {
+            cutover: self
+                .hooks
+                .cutover
+                .map(|hook| hook.validate("hooks.cutover"))
+                .transpose()
+                .map_err(|(key, reason)| fail(&key, reason))?,
+            rollback: self
+                .hooks
+                .rollback
+                .map(|hook| hook.validate("hooks.rollback"))
+                .transpose()
+                .map_err(|(key, reason)| fail(&key, reason))?,
+        };
         Ok(AggregatorConfig {
             listen,
             redis,
             defaults,
             deployments,
             tick: self.tick,
+            hooks,
         })
     }
 }

@@ -11,8 +11,12 @@ use greenlight_proto::names::{action_name, color_name};
 use greenlight_proto::v1::Verdict;
 use tokio::sync::{mpsc, watch};
 
+use greenlight_proto::json::VerdictJson;
+
 use crate::clock::Clock;
-use crate::engine::{Engine, Outputs, Severity};
+use crate::engine::{Engine, Severity};
+use crate::hooks::{HookOrder, HookRunner};
+use crate::redis::Publication;
 
 /// The latest epoch's verdict of every deployment, by name.
 pub type VerdictMap = Arc<BTreeMap<String, Verdict>>;
@@ -22,20 +26,28 @@ pub struct Hub {
     clock: Clock,
     verdicts: watch::Sender<VerdictMap>,
     /// To the Redis publisher; `None` when running without Redis.
-    publish: Option<mpsc::Sender<Outputs>>,
+    publish: Option<mpsc::Sender<Publication>>,
+    /// Carries decided actions out (the switch script).
+    hooks: Option<Arc<HookRunner>>,
     /// Batches the publisher could not take because its queue was full.
     publish_dropped: AtomicU64,
     next_connection: AtomicU64,
 }
 
 impl Hub {
-    pub fn new(engine: Engine, clock: Clock, publish: Option<mpsc::Sender<Outputs>>) -> Self {
+    pub fn new(
+        engine: Engine,
+        clock: Clock,
+        publish: Option<mpsc::Sender<Publication>>,
+        hooks: Option<Arc<HookRunner>>,
+    ) -> Self {
         let (verdicts, _) = watch::channel(VerdictMap::default());
         let hub = Hub {
             engine: Mutex::new(engine),
             clock,
             verdicts,
             publish,
+            hooks,
             publish_dropped: AtomicU64::new(0),
             next_connection: AtomicU64::new(1),
         };
@@ -82,8 +94,22 @@ impl Hub {
                 }
             });
         }
+        if let Some(hooks) = &self.hooks {
+            for order in &outputs.actions {
+                let verdict_json = outputs
+                    .verdicts
+                    .iter()
+                    .find(|v| v.deployment == order.deployment && v.epoch == order.epoch)
+                    .map(|v| serde_json::to_string(&VerdictJson::from(v)).unwrap_or_default())
+                    .unwrap_or_default();
+                hooks.submit(HookOrder {
+                    order: order.clone(),
+                    verdict_json,
+                });
+            }
+        }
         if let Some(publish) = &self.publish {
-            if publish.try_send(outputs).is_err() {
+            if publish.try_send(Publication::Engine(outputs)).is_err() {
                 let dropped = self.publish_dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::warn!(
                     dropped,

@@ -7,6 +7,7 @@
 //! - [`hub`]: the lock around the engine and the channels verdicts leave by.
 //! - [`grpc`]: the agent stream, VerdictService, and the server.
 //! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
+//! - [`hooks`]: running the cutover/rollback command when an action is decided.
 //! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
 //! - [`config`]: TOML + environment + flags, validated.
 //! - [`clock`]: wall time that follows tokio's (paused) clock.
@@ -16,6 +17,7 @@ pub mod config;
 pub mod engine;
 pub mod grpc;
 pub mod health;
+pub mod hooks;
 pub mod hub;
 pub mod redis;
 
@@ -33,6 +35,7 @@ pub use config::AggregatorConfig;
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::health::HealthPublisher;
+use crate::hooks::HookRunner;
 use crate::hub::Hub;
 use crate::redis::RedisPublisher;
 
@@ -82,7 +85,13 @@ pub async fn run_on(
         &restored,
         clock.now(),
     )?;
-    let hub = Arc::new(Hub::new(engine, clock, publish));
+    let hooks = Arc::new(HookRunner::new(
+        config.hooks.clone(),
+        publish.clone(),
+        tasks.clone(),
+        shutdown.clone(),
+    ));
+    let hub = Arc::new(Hub::new(engine, clock, publish, Some(hooks)));
 
     let ticker = hub.clone();
     let tick_shutdown = shutdown.clone();

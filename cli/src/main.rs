@@ -5,11 +5,13 @@
 //! - `exit`: the exit codes (a contract) and error mapping.
 //! - `client`: connecting with bounded waits.
 //! - `commands`: status, verdict, watch.
+//! - `control`: cutover, rollback, pause, resume, history.
 //! - `wait`: waiting for a condition, across aggregator restarts.
 //! - `render`: verdicts for people and as JSON.
 
 mod client;
 mod commands;
+mod control;
 mod exit;
 mod render;
 mod wait;
@@ -32,6 +34,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 ///   greenlight verdict escashop && ./deploy/switch-traffic blue-to-green
 ///   greenlight wait escashop --until ready --timeout 300s
 ///   greenlight verdict escashop --json | jq .reasons
+///   greenlight cutover escashop            # refused (exit 1) unless READY
+///   greenlight rollback escashop --reason 'wrong totals'
 #[derive(Debug, Parser)]
 #[command(name = "greenlight", version, verbatim_doc_comment)]
 struct Cli {
@@ -85,6 +89,45 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Switch traffic to the candidate. Refused (exit 1, with the reasons)
+    /// unless it is READY; --force overrides. Starts the bake window.
+    Cutover {
+        deployment: String,
+        /// Cut over even though the candidate is not READY.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch traffic back to the old side. Always accepted.
+    Rollback {
+        deployment: String,
+        /// Why, for the record (history stream, transitions).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hold every automatic action (cutover, rollback) until resume.
+    Pause {
+        deployment: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a pause.
+    Resume {
+        deployment: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The deployment's recent phase transitions, with their causes.
+    History {
+        deployment: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A condition `wait` can wait for.
@@ -126,6 +169,54 @@ fn main() -> ExitCode {
             } => wait::wait(address, timeout, &deployment, until, limit, json).await,
             Command::Watch { deployment, json } => {
                 commands::watch(address, timeout, &deployment, json).await
+            }
+            Command::Cutover {
+                deployment,
+                force,
+                json,
+            } => {
+                control::control(
+                    address,
+                    timeout,
+                    &deployment,
+                    control::Call::Cutover { force },
+                    json,
+                )
+                .await
+            }
+            Command::Rollback {
+                deployment,
+                reason,
+                json,
+            } => {
+                control::control(
+                    address,
+                    timeout,
+                    &deployment,
+                    control::Call::Rollback { reason },
+                    json,
+                )
+                .await
+            }
+            Command::Pause {
+                deployment,
+                reason,
+                json,
+            } => {
+                control::control(
+                    address,
+                    timeout,
+                    &deployment,
+                    control::Call::Pause { reason },
+                    json,
+                )
+                .await
+            }
+            Command::Resume { deployment, json } => {
+                control::control(address, timeout, &deployment, control::Call::Resume, json).await
+            }
+            Command::History { deployment, json } => {
+                control::history(address, timeout, &deployment, json).await
             }
         }
     });

@@ -8,6 +8,7 @@ mod agent_probes;
 mod aggregator_restart;
 mod bad_input;
 mod bake;
+mod hooks;
 mod postgres_down;
 mod ready;
 mod switch_traffic;

@@ -11,6 +11,20 @@ mod publisher;
 mod restore;
 
 pub use publisher::{QUEUE, RedisPublisher};
+
+use crate::engine::{Alert, Outputs};
+use crate::hooks::HookOutcome;
+
+/// What goes to Redis, in the order it happened.
+#[derive(Debug)]
+pub enum Publication {
+    /// One engine step: verdicts, actions, alerts, saved states.
+    Engine(Outputs),
+    /// One attempt of a cutover or rollback hook.
+    Hook(HookOutcome),
+    /// An alert raised outside the engine (a hook that failed).
+    Alert(Alert),
+}
 pub use restore::load_states;
 
 pub fn verdict_key(deployment: &str) -> String {

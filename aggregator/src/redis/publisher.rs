@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{history_stream, state_key, verdict_channel, verdict_key};
 use crate::config::RedisSettings;
-use crate::engine::Outputs;
+use crate::engine::{Alert, Outputs};
+use crate::redis::Publication;
 
 /// Batches waiting for Redis; beyond this the hub counts them as dropped.
 pub const QUEUE: usize = 1024;
@@ -42,7 +43,11 @@ impl RedisPublisher {
         })
     }
 
-    pub async fn run(mut self, mut queue: mpsc::Receiver<Outputs>, shutdown: CancellationToken) {
+    pub async fn run(
+        mut self,
+        mut queue: mpsc::Receiver<Publication>,
+        shutdown: CancellationToken,
+    ) {
         let Some(mut connection) = self.connect(&shutdown).await else {
             return;
         };
@@ -94,11 +99,67 @@ impl RedisPublisher {
         }
     }
 
-    fn pipeline(&mut self, batch: &Outputs) -> redis::Pipeline {
-        let cap = StreamMaxlen::Approx(self.settings.history_max_len as usize);
-        let ttl = self.settings.verdict_ttl.as_secs().max(1);
+    fn pipeline(&mut self, publication: &Publication) -> redis::Pipeline {
         let mut pipe = redis::pipe();
         pipe.atomic();
+        match publication {
+            Publication::Engine(batch) => self.engine_step(&mut pipe, batch),
+            Publication::Hook(outcome) => {
+                let result = &outcome.result;
+                let fields = [
+                    ("kind", "hook".to_string()),
+                    ("epoch", outcome.epoch.to_string()),
+                    ("action", action_name(outcome.action).to_string()),
+                    (
+                        "attempt",
+                        format!("{}/{}", outcome.attempt, outcome.attempts),
+                    ),
+                    (
+                        "outcome",
+                        if result.succeeded() { "ok" } else { "failed" }.to_string(),
+                    ),
+                    ("exit", result.describe()),
+                    ("duration_ms", result.duration.as_millis().to_string()),
+                    ("output", result.output_tail.clone()),
+                ];
+                pipe.xadd_maxlen(
+                    history_stream(&outcome.deployment),
+                    self.cap(),
+                    "*",
+                    &fields,
+                )
+                .ignore();
+            }
+            Publication::Alert(alert) => self.alert(&mut pipe, alert),
+        }
+        pipe
+    }
+
+    fn cap(&self) -> StreamMaxlen {
+        StreamMaxlen::Approx(self.settings.history_max_len as usize)
+    }
+
+    fn alert(&self, pipe: &mut redis::Pipeline, alert: &Alert) {
+        let epoch = alert.epoch.to_string();
+        let details = alert.details.join("\n");
+        pipe.xadd_maxlen(
+            history_stream(&alert.deployment),
+            self.cap(),
+            "*",
+            &[
+                ("kind", "alert"),
+                ("epoch", &epoch),
+                ("severity", alert.severity.name()),
+                ("summary", &alert.summary),
+                ("details", &details),
+            ],
+        )
+        .ignore();
+    }
+
+    fn engine_step(&mut self, pipe: &mut redis::Pipeline, batch: &Outputs) {
+        let cap = self.cap();
+        let ttl = self.settings.verdict_ttl.as_secs().max(1);
         for verdict in &batch.verdicts {
             let json = serde_json::to_string(&VerdictJson::from(verdict)).unwrap_or_default();
             let name = &verdict.deployment;
@@ -137,33 +198,18 @@ impl RedisPublisher {
             .ignore();
         }
         for alert in &batch.alerts {
-            let epoch = alert.epoch.to_string();
-            let details = alert.details.join("\n");
-            pipe.xadd_maxlen(
-                history_stream(&alert.deployment),
-                cap,
-                "*",
-                &[
-                    ("kind", "alert"),
-                    ("epoch", &epoch),
-                    ("severity", alert.severity.name()),
-                    ("summary", &alert.summary),
-                    ("details", &details),
-                ],
-            )
-            .ignore();
+            self.alert(pipe, alert);
         }
         for (name, state) in &batch.states {
             let json = serde_json::to_string(state).unwrap_or_default();
             pipe.set(state_key(name), json).ignore();
         }
-        pipe
     }
 
     async fn publish(
         &mut self,
         connection: &mut ConnectionManager,
-        batch: &Outputs,
+        batch: &Publication,
         shutdown: &CancellationToken,
     ) {
         let pipe = self.pipeline(batch);

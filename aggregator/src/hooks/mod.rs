@@ -1,0 +1,371 @@
+//! Hooks: when the engine decides a cutover or a rollback, run the
+//! configured command (deploy/switch-traffic, typically) as argv with the
+//! decision in environment variables. One hook at a time per deployment, in
+//! epoch order; an epoch is carried out at most once; a hook that fails is
+//! retried with backoff, and one that hangs is killed at its timeout. Every
+//! attempt is recorded (history stream, log), and a hook that finally fails
+//! raises an alert.
+
+mod run;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use greenlight_proto::names::{action_name, color_name};
+use greenlight_proto::v1::Action;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::engine::{ActionOrder, Alert, Severity};
+use crate::redis::Publication;
+
+pub use run::{Exit, RunResult};
+
+/// The words a hook's argv may contain, replaced by the decision's values
+/// (each from a fixed alphabet, so an argument never carries anything else).
+pub const PLACEHOLDERS: [&str; 6] = [
+    "{direction}",
+    "{from}",
+    "{to}",
+    "{deployment}",
+    "{epoch}",
+    "{action}",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookCommand {
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+    /// Attempts after the first one fails.
+    pub retries: u32,
+    /// Wait before the first retry; doubled for each next one.
+    pub backoff: Duration,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HookSettings {
+    pub cutover: Option<HookCommand>,
+    pub rollback: Option<HookCommand>,
+}
+
+/// One decided action and the verdict that decided it (as JSON).
+#[derive(Debug, Clone)]
+pub struct HookOrder {
+    pub order: ActionOrder,
+    pub verdict_json: String,
+}
+
+/// One attempt of one hook, for the record.
+#[derive(Debug, Clone)]
+pub struct HookOutcome {
+    pub deployment: String,
+    pub action: Action,
+    pub epoch: u64,
+    pub attempt: u32,
+    pub attempts: u32,
+    pub result: RunResult,
+}
+
+type Queued = (HookCommand, HookOrder);
+
+pub struct HookRunner {
+    settings: HookSettings,
+    /// One worker per deployment: its hooks run one at a time, in order.
+    workers: Mutex<HashMap<String, mpsc::Sender<Queued>>>,
+    record: Option<mpsc::Sender<Publication>>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl HookRunner {
+    pub fn new(
+        settings: HookSettings,
+        record: Option<mpsc::Sender<Publication>>,
+        tasks: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        HookRunner {
+            settings,
+            workers: Mutex::new(HashMap::new()),
+            record,
+            tasks,
+            shutdown,
+        }
+    }
+
+    /// Queues an order behind the deployment's earlier ones (never blocks).
+    pub fn submit(&self, order: HookOrder) {
+        let command = match order.order.action {
+            Action::Cutover => self.settings.cutover.clone(),
+            Action::Rollback => self.settings.rollback.clone(),
+            _ => None,
+        };
+        let Some(command) = command else {
+            tracing::info!(
+                deployment = %order.order.deployment,
+                action = action_name(order.order.action),
+                "no hook configured for this action: switch traffic yourself"
+            );
+            return;
+        };
+        let deployment = order.order.deployment.clone();
+        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = workers.entry(deployment.clone()).or_insert_with(|| {
+            let (sender, receiver) = mpsc::channel(64);
+            let worker = Worker {
+                record: self.record.clone(),
+                shutdown: self.shutdown.clone(),
+                last_epoch: 0,
+            };
+            self.tasks.spawn(worker.run(receiver));
+            sender
+        });
+        if sender.try_send((command, order)).is_err() {
+            tracing::error!(%deployment, "hook queue full: an action was not carried out");
+        }
+    }
+}
+
+struct Worker {
+    record: Option<mpsc::Sender<Publication>>,
+    shutdown: CancellationToken,
+    /// The newest epoch carried out: older orders are stale, never replayed.
+    last_epoch: u64,
+}
+
+impl Worker {
+    async fn run(mut self, mut orders: mpsc::Receiver<Queued>) {
+        loop {
+            let next = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                next = orders.recv() => next,
+            };
+            let Some((command, order)) = next else { return };
+            if order.order.epoch <= self.last_epoch {
+                tracing::warn!(
+                    deployment = %order.order.deployment,
+                    epoch = order.order.epoch,
+                    last = self.last_epoch,
+                    "stale action ignored: a newer epoch was already carried out"
+                );
+                continue;
+            }
+            self.last_epoch = order.order.epoch;
+            self.carry_out(&command, &order).await;
+        }
+    }
+
+    async fn carry_out(&self, command: &HookCommand, order: &HookOrder) {
+        let decided = &order.order;
+        let argv = expand(&command.argv, decided);
+        let env = environment(order);
+        let attempts = command.retries + 1;
+        let mut delay = command.backoff;
+        for attempt in 1..=attempts {
+            let result = run::run(&argv, &env, command.timeout).await;
+            let ok = result.succeeded();
+            let outcome = HookOutcome {
+                deployment: decided.deployment.clone(),
+                action: decided.action,
+                epoch: decided.epoch,
+                attempt,
+                attempts,
+                result,
+            };
+            self.log(&outcome, &argv);
+            self.publish(Publication::Hook(outcome.clone()));
+            if ok {
+                return;
+            }
+            if attempt == attempts {
+                self.publish(Publication::Alert(failure_alert(&outcome)));
+                return;
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            delay = delay.saturating_mul(2);
+        }
+    }
+
+    fn log(&self, outcome: &HookOutcome, argv: &[String]) {
+        let result = &outcome.result;
+        if result.succeeded() {
+            tracing::info!(
+                deployment = %outcome.deployment,
+                epoch = outcome.epoch,
+                ?argv,
+                duration_ms = result.duration.as_millis() as u64,
+                "{} hook succeeded",
+                action_name(outcome.action)
+            );
+        } else {
+            tracing::error!(
+                deployment = %outcome.deployment,
+                epoch = outcome.epoch,
+                ?argv,
+                attempt = outcome.attempt,
+                attempts = outcome.attempts,
+                output = %result.output_tail.trim(),
+                "{} hook failed: {}",
+                action_name(outcome.action),
+                result.describe()
+            );
+        }
+    }
+
+    fn publish(&self, publication: Publication) {
+        if let Some(record) = &self.record {
+            if record.try_send(publication).is_err() {
+                tracing::warn!("Redis publish queue full: a hook record was not published");
+            }
+        }
+    }
+}
+
+fn failure_alert(outcome: &HookOutcome) -> Alert {
+    let action = action_name(outcome.action);
+    Alert {
+        deployment: outcome.deployment.clone(),
+        epoch: outcome.epoch,
+        severity: Severity::Critical,
+        summary: format!(
+            "{}: the {action} hook failed {} time(s) ({}): traffic may not have moved; run deploy/switch-traffic yourself (--force)",
+            outcome.deployment,
+            outcome.attempts,
+            outcome.result.describe()
+        ),
+        details: outcome
+            .result
+            .output_tail
+            .lines()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// Replaces the placeholders in each argument; nothing else is interpreted.
+fn expand(argv: &[String], order: &ActionOrder) -> Vec<String> {
+    let from = color_name(order.from);
+    let to = color_name(order.to);
+    let direction = format!("{from}-to-{to}");
+    let epoch = order.epoch.to_string();
+    argv.iter()
+        .map(|arg| {
+            arg.replace("{direction}", &direction)
+                .replace("{from}", from)
+                .replace("{to}", to)
+                .replace("{deployment}", &order.deployment)
+                .replace("{epoch}", &epoch)
+                .replace("{action}", action_name(order.action))
+        })
+        .collect()
+}
+
+fn environment(order: &HookOrder) -> Vec<(String, String)> {
+    let decided = &order.order;
+    let from = color_name(decided.from);
+    let to = color_name(decided.to);
+    [
+        ("GREENLIGHT_DEPLOYMENT", decided.deployment.clone()),
+        ("GREENLIGHT_ACTION", action_name(decided.action).to_string()),
+        ("GREENLIGHT_FROM", from.to_string()),
+        ("GREENLIGHT_TO", to.to_string()),
+        ("GREENLIGHT_DIRECTION", format!("{from}-to-{to}")),
+        ("GREENLIGHT_EPOCH", decided.epoch.to_string()),
+        ("GREENLIGHT_CAUSE", decided.cause.clone()),
+        ("GREENLIGHT_VERDICT", order.verdict_json.clone()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use greenlight_proto::v1::Color;
+
+    fn order(action: Action, epoch: u64) -> ActionOrder {
+        ActionOrder {
+            deployment: "escashop".into(),
+            action,
+            epoch,
+            from: Color::Green,
+            to: Color::Blue,
+            cause: "error_ratio".into(),
+        }
+    }
+
+    #[test]
+    fn placeholders_become_the_decisions_values_and_nothing_else() {
+        let argv: Vec<String> = [
+            "deploy/switch-traffic",
+            "{direction}",
+            "--epoch={epoch}",
+            "$(rm -rf /)",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let expanded = expand(&argv, &order(Action::Rollback, 7));
+        assert_eq!(
+            expanded,
+            [
+                "deploy/switch-traffic",
+                "green-to-blue",
+                "--epoch=7",
+                "$(rm -rf /)"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn one_hook_at_a_time_each_epoch_once_and_stale_epochs_ignored() {
+        let dir = std::env::temp_dir().join(format!("greenlight-hooks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("runs.log");
+        let _ = std::fs::remove_file(&log);
+        let script = format!(
+            "echo start $GREENLIGHT_EPOCH >> {0}; sleep 0.2; echo end $GREENLIGHT_EPOCH >> {0}",
+            log.display()
+        );
+        let command = HookCommand {
+            argv: vec!["sh".into(), "-c".into(), script],
+            timeout: Duration::from_secs(10),
+            retries: 0,
+            backoff: Duration::from_millis(10),
+        };
+        let settings = HookSettings {
+            cutover: Some(command.clone()),
+            rollback: Some(command),
+        };
+        let tasks = TaskTracker::new();
+        let runner = HookRunner::new(settings, None, tasks.clone(), CancellationToken::new());
+        for (action, epoch) in [
+            (Action::Cutover, 3),
+            (Action::Rollback, 5),
+            (Action::Rollback, 4),
+        ] {
+            runner.submit(HookOrder {
+                order: order(action, epoch),
+                verdict_json: "{}".into(),
+            });
+        }
+        let expected = "start 3\nend 3\nstart 5\nend 5\n";
+        for _ in 0..100 {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.len() >= expected.len() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Long enough for a wrongly queued epoch 4 to show up.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(text, expected, "serial, in order, epoch 4 (stale) skipped");
+    }
+}

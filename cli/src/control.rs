@@ -1,0 +1,137 @@
+//! cutover, rollback, pause, resume: the control calls, and history.
+
+use std::time::Duration;
+
+use greenlight_proto::v1::{
+    ControlResponse, CutoverRequest, GetVerdictRequest, PauseRequest, ResumeRequest,
+    RollbackRequest,
+};
+use tonic::Response;
+
+use crate::client::connect;
+use crate::exit::Failure;
+use crate::render;
+
+/// Who asks: recorded in the transition's cause.
+fn requester() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    format!("{user}@{} via greenlight", host.trim())
+}
+
+pub enum Call {
+    Cutover { force: bool },
+    Rollback { reason: String },
+    Pause { reason: String },
+    Resume,
+}
+
+pub async fn control(
+    address: &str,
+    timeout: Duration,
+    deployment: &str,
+    call: Call,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut connection = connect(address, timeout).await?;
+    let client = &mut connection.verdicts;
+    let deployment = deployment.to_string();
+    let requested_by = requester();
+    let answer: Result<Response<ControlResponse>, tonic::Status> =
+        tokio::time::timeout(timeout, async {
+            match call {
+                Call::Cutover { force } => {
+                    client
+                        .cutover(CutoverRequest {
+                            deployment,
+                            force,
+                            requested_by,
+                        })
+                        .await
+                }
+                Call::Rollback { reason } => {
+                    client
+                        .rollback(RollbackRequest {
+                            deployment,
+                            reason,
+                            requested_by,
+                        })
+                        .await
+                }
+                Call::Pause { reason } => {
+                    client
+                        .pause(PauseRequest {
+                            deployment,
+                            reason,
+                            requested_by,
+                        })
+                        .await
+                }
+                Call::Resume => {
+                    client
+                        .resume(ResumeRequest {
+                            deployment,
+                            requested_by,
+                        })
+                        .await
+                }
+            }
+        })
+        .await
+        .map_err(|_| Failure::unreachable(address, "no answer in time"))?;
+    let answer = answer
+        .map_err(|status| Failure::from_status(address, &status))?
+        .into_inner();
+    match (&answer.verdict, json) {
+        (Some(verdict), true) => println!("{}", render::json(verdict)),
+        (Some(verdict), false) => {
+            println!("{}", answer.message);
+            print!("{}", render::full(verdict));
+        }
+        (None, _) => println!("{}", answer.message),
+    }
+    Ok(())
+}
+
+/// The deployment's recent transitions, oldest first.
+pub async fn history(
+    address: &str,
+    timeout: Duration,
+    deployment: &str,
+    json: bool,
+) -> Result<(), Failure> {
+    let mut connection = connect(address, timeout).await?;
+    let request = GetVerdictRequest {
+        deployment: deployment.to_string(),
+    };
+    let verdict = tokio::time::timeout(timeout, connection.verdicts.get_verdict(request))
+        .await
+        .map_err(|_| Failure::unreachable(address, "no answer in time"))?
+        .map_err(|status| Failure::from_status(address, &status))?
+        .into_inner();
+    let doc = greenlight_proto::json::VerdictJson::from(&verdict);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc.transitions).unwrap_or_else(|_| "[]".into())
+        );
+        return Ok(());
+    }
+    if doc.transitions.is_empty() {
+        println!("{deployment}: no transitions yet (phase {})", doc.phase);
+    }
+    for transition in &doc.transitions {
+        println!(
+            "{}  epoch {:>4}  {:<10} -> {:<10} {}",
+            transition.at.as_deref().unwrap_or("?"),
+            transition.epoch,
+            transition.from,
+            transition.to,
+            transition.cause
+        );
+    }
+    println!(
+        "(the full audit trail, with actions, hooks and alerts, is the Redis stream greenlight:{deployment}:history)"
+    );
+    Ok(())
+}
