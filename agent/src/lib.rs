@@ -1,13 +1,18 @@
 //! greenlight-agent: the sidecar beside one backend instance. It probes what
 //! the backend depends on (PostgreSQL, Redis) and how it behaves (its own
-//! `/health`, its error ratio and latency from `/metrics`), and streams one
-//! numbered report per interval to greenlight-aggregator over gRPC. It
-//! survives the aggregator going away: reports wait in a bounded outbox and
-//! are replayed, in order and without duplicates, after reconnecting.
+//! `/health` and `/health/detailed`, its WebSocket endpoint, its error ratio
+//! and latency from `/metrics`, its process's CPU and memory), each check on
+//! its own schedule, and streams one numbered report per interval to
+//! greenlight-aggregator over gRPC. It survives the aggregator going away:
+//! reports wait in a bounded outbox and are replayed, in order and without
+//! duplicates, after reconnecting. It serves its own `/health` and
+//! `/metrics` when told where (`listen`).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use greenlight_agent::{AgentSettings, ChecksSettings, HttpSettings, TrafficSettings};
+//! use greenlight_agent::{
+//!     AgentSettings, ChecksSettings, HttpSettings, TrafficSettings, WebsocketSettings,
+//! };
 //! let config = AgentSettings {
 //!     aggregator: "http://127.0.0.1:7070".into(),
 //!     deployment: "escashop".into(),
@@ -15,6 +20,10 @@
 //!     instance_id: Some("green-1".into()),
 //!     checks: ChecksSettings {
 //!         http: Some(HttpSettings { url: "http://127.0.0.1:5001/health".into() }),
+//!         websocket: Some(WebsocketSettings {
+//!             url: "ws://127.0.0.1:5001/ws".into(),
+//!             ..Default::default()
+//!         }),
 //!         traffic: Some(TrafficSettings::new("http://127.0.0.1:5001/metrics")),
 //!         ..Default::default()
 //!     },
@@ -29,12 +38,17 @@
 //! # Layout
 //! - [`config`]: settings as written, loading (file, `GREENLIGHT_*`, flags)
 //!   and validation into [`AgentConfig`].
-//! - `probe`: one file per check (`postgres`, `redis`, `http`, `traffic`);
-//!   each gives a `CheckResult`, bounded by the probe timeout.
-//! - `reporter`: the report loop, one numbered `Report` per interval.
+//! - `probe`: one module per check (`postgres`, `redis`, `http`, `traffic`,
+//!   `websocket`, `process`); each gives `CheckResult`s, bounded by the
+//!   check's timeout.
+//! - `runner`: each check on its own schedule, its newest result in a
+//!   `watch`.
+//! - `reporter`: the report loop, one numbered `Report` per interval from
+//!   the newest results.
 //! - [`outbox`]: unacknowledged reports, bounded, drop-oldest and counted.
 //! - `stream`: the gRPC stream to the aggregator (Hello, Welcome, replay,
 //!   Ack/Reject) and reconnecting with backoff (`backoff`).
+//! - `face`: the agent's own `/health` (health+json) and `/metrics`.
 //! - `error_text`: errors in the short words a check result carries.
 
 pub mod config;
@@ -42,31 +56,54 @@ pub mod outbox;
 
 mod backoff;
 mod error_text;
+mod face;
 mod probe;
 mod reporter;
+mod runner;
 mod stream;
 
+use std::sync::Arc;
+
+use anyhow::Context;
 use greenlight_proto::v1::Hello;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::info;
 
 pub use config::{
-    AgentConfig, AgentSettings, ChecksSettings, ConfigError, HttpSettings, Overrides,
-    PostgresSettings, RedisSettings, SAMPLE_CONFIG, TrafficSettings,
+    AgentConfig, AgentSettings, ChecksSettings, ConfigError, HttpOptions, HttpSettings, Overrides,
+    PostgresSettings, ProcessSettings, RedisSettings, SAMPLE_CONFIG, TrafficSettings,
+    TrafficSource, WebsocketSettings,
 };
 pub use probe::ProbeSetupError;
 pub use stream::StreamError;
 
+use face::{Face, Identity};
 use outbox::SharedOutbox;
-use probe::Probe;
+use probe::{ActiveConnections, Probe};
 use reporter::Reporter;
-use stream::{StreamTarget, run_stream};
+use stream::{StreamStatus, StreamTarget, run_stream};
 
-/// Runs the agent until `shutdown` is cancelled: probes every interval and
-/// streams the reports to the aggregator. Returns `Ok` after shutdown; an
-/// unreachable aggregator is not an error (the agent waits for it).
+/// Runs the agent until `shutdown` is cancelled: every check on its own
+/// schedule, a report every interval, streamed to the aggregator, and (with
+/// `listen`) its own `/health` and `/metrics`. Returns `Ok` after shutdown;
+/// an unreachable aggregator is not an error (the agent waits for it).
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let probes = Probe::for_checks(&config.checks, config.timeout)?;
+    let connections = ActiveConnections::new();
+    let probes = config
+        .checks
+        .iter()
+        .map(|check| Ok((Probe::new(check, &connections)?, check.schedule)))
+        .collect::<Result<Vec<_>, ProbeSetupError>>()?;
+    // Bound before anything starts: a taken port is a startup error.
+    let listener = match config.listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} (the `listen` key)"))?,
+        ),
+        None => None,
+    };
     let outbox = SharedOutbox::new(config.buffer_reports);
     let target = StreamTarget {
         address: config.aggregator.origin().ascii_serialization(),
@@ -81,17 +118,37 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         checks = ?config.check_names(),
         interval = ?config.interval,
         timeout = ?config.timeout,
+        listen = ?config.listen,
         "greenlight-agent starting"
     );
-    let reporter = Reporter::new(probes, config.interval, config.timeout, outbox.clone());
     // The stream only ends early on an unusable address; then stop probing too.
     let stop = shutdown.child_token();
+    let tasks = TaskTracker::new();
+    let checks = runner::spawn_checks(probes, &tasks, &stop);
+    let status = Arc::new(StreamStatus::default());
+    if let Some(listener) = listener {
+        let face = Arc::new(Face {
+            identity: Identity {
+                deployment: config.deployment.clone(),
+                color: greenlight_proto::names::color_name(config.color).to_string(),
+                instance_id: config.instance_id.clone(),
+            },
+            checks: checks.clone(),
+            outbox: outbox.clone(),
+            stream: status.clone(),
+        });
+        tasks.spawn(face::serve(listener, face, tasks.clone(), stop.clone()));
+    }
+    let latest = checks.into_iter().map(|check| check.latest).collect();
+    let reporter = Reporter::new(latest, config.interval, outbox.clone());
     let stream = async {
-        let streamed = run_stream(target, outbox, stop.clone()).await;
+        let streamed = run_stream(target, outbox, &status, stop.clone()).await;
         stop.cancel();
         streamed
     };
     let (streamed, ()) = tokio::join!(stream, reporter.run(stop.clone()));
+    tasks.close();
+    tasks.wait().await;
     streamed?;
     info!("greenlight-agent stopped");
     Ok(())

@@ -34,7 +34,8 @@ struct Args {
     config: Option<PathBuf>,
 
     /// Validate FILE (with the environment and flags applied), print
-    /// "config OK" and exit 0; exit 2 with the reason otherwise.
+    /// "config OK" and what it means, and exit 0; exit 2 with the file, the
+    /// key and the reason otherwise.
     #[arg(long, value_name = "FILE")]
     check_config: Option<PathBuf>,
 
@@ -65,8 +66,8 @@ fn main() -> ExitCode {
     };
     if let Some(file) = &args.check_config {
         return match AgentConfig::load(Some(file), &overrides) {
-            Ok(_) => {
-                println!("config OK");
+            Ok(config) => {
+                println!("config OK\n{}", config.summary());
                 ExitCode::SUCCESS
             }
             Err(error) => bad_config(&error),
@@ -81,6 +82,9 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Logs captured into files (systemd, docker, tests) stay free of
+        // colour codes.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

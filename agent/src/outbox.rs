@@ -1,7 +1,8 @@
 //! The outbox: reports not yet acknowledged by the aggregator, oldest first,
 //! kept so they can be replayed after a reconnect. Bounded: when full, the
-//! oldest report is dropped and counted, and every later report carries the
-//! count (`dropped_reports`) so the aggregator knows what it missed.
+//! oldest report is dropped, and counted if it was never sent; every later
+//! report carries the count (`dropped_reports`) so the aggregator knows
+//! what it missed.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,8 +15,13 @@ pub struct Outbox {
     /// Ascending by sequence, no duplicates.
     reports: VecDeque<Report>,
     capacity: usize,
-    /// Reports dropped because the outbox was full, since the start.
+    /// Reports dropped unsent because the outbox was full, since the start.
     dropped: u64,
+    /// Reports up to this sequence went out on the current stream. One of
+    /// them pushed out while waiting for its acknowledgement was delivered
+    /// (or lost with the stream, like any report in flight), so it is not
+    /// counted as dropped.
+    sent_up_to: u64,
 }
 
 impl Outbox {
@@ -26,6 +32,7 @@ impl Outbox {
             reports: VecDeque::with_capacity(capacity.min(4096)),
             capacity,
             dropped: 0,
+            sent_up_to: 0,
         }
     }
 
@@ -40,8 +47,10 @@ impl Outbox {
             "reports are pushed in sequence order"
         );
         if self.reports.len() >= self.capacity {
-            self.reports.pop_front();
-            self.dropped += 1;
+            let oldest = self.reports.pop_front();
+            if oldest.is_some_and(|oldest| oldest.sequence > self.sent_up_to) {
+                self.dropped += 1;
+            }
         }
         report.dropped_reports = self.dropped;
         self.reports.push_back(report);
@@ -55,6 +64,17 @@ impl Outbox {
             .partition_point(|report| report.sequence <= sequence);
         self.reports.drain(..held);
         held
+    }
+
+    /// Notes that every report up to `sequence` was handed to the stream.
+    pub fn sent(&mut self, sequence: u64) {
+        self.sent_up_to = self.sent_up_to.max(sequence);
+    }
+
+    /// A new stream starts sending after `sequence` (what the aggregator
+    /// holds): what the old stream sent without acknowledgement goes again.
+    pub fn resend_after(&mut self, sequence: u64) {
+        self.sent_up_to = sequence;
     }
 
     /// Forgets the one report `sequence`, e.g. after the aggregator rejected
@@ -171,6 +191,25 @@ mod tests {
             "each report carries the count at its push"
         );
         assert_eq!(outbox.len(), 3);
+    }
+
+    #[test]
+    fn reports_pushed_out_after_sending_are_not_counted() {
+        let mut outbox = filled(3, 1..=3);
+        outbox.sent(2);
+        outbox.push(report(4));
+        outbox.push(report(5));
+        assert_eq!(outbox.sequences().collect::<Vec<_>>(), [3, 4, 5]);
+        assert_eq!(outbox.dropped(), 0, "1 and 2 were on their way");
+        outbox.push(report(6));
+        assert_eq!(outbox.dropped(), 1, "3 never went out");
+        outbox.resend_after(0);
+        outbox.push(report(7));
+        assert_eq!(
+            outbox.dropped(),
+            2,
+            "a new stream sends 4 again; dropping it loses it"
+        );
     }
 
     #[test]

@@ -44,12 +44,18 @@ async fn cutover_while_not_ready_is_refused_with_the_reasons_and_runs_nothing() 
     let (code, stdout, stderr) = bed.cli(&["cutover", DEPLOYMENT]).await;
     assert_eq!(code, 1, "refused: {stdout}\n{stderr}");
     assert!(stderr.contains("not READY"), "{stderr}");
-    assert!(stderr.contains("no green agent is connected"), "the reasons: {stderr}");
+    assert!(
+        stderr.contains("no green agent is connected"),
+        "the reasons: {stderr}"
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(!marker.exists(), "no hook ran");
     let (code, stdout, _) = bed.cli(&["verdict", DEPLOYMENT]).await;
     assert_eq!(code, 1);
-    assert!(stdout.contains("phase Normal"), "nothing switched: {stdout}");
+    assert!(
+        stdout.contains("phase Normal"),
+        "nothing switched: {stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,10 +72,14 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
     let _aggregator = bed.aggregator_with(Some(&redis.url()), &config).await;
     let (_blue_backend, blue) = bed.backend("blue", "v3.0.0").await;
     let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
-    let none = || Dependencies { postgres: None, redis: None };
+    let none = || Dependencies {
+        postgres: None,
+        redis: None,
+    };
     let _blue_agent = bed.agent("blue", "blue-1", &blue, none(), "500ms");
     let _green_agent = bed.agent("green", "green-1", &green, none(), "500ms");
-    bed.verdict_where("green READY", SETTLE, |v| v.decision() == Decision::Ready).await;
+    bed.verdict_where("green READY", SETTLE, |v| v.decision() == Decision::Ready)
+        .await;
 
     let (code, stdout, stderr) = bed.cli(&["cutover", DEPLOYMENT]).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -85,7 +95,11 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
     .await;
     assert_eq!(failed.get::<String>("outcome").as_deref(), Some("failed"));
     assert!(failed.get::<String>("exit").unwrap().contains("timed out"));
-    let duration: u64 = failed.get::<String>("duration_ms").unwrap().parse().unwrap();
+    let duration: u64 = failed
+        .get::<String>("duration_ms")
+        .unwrap()
+        .parse()
+        .unwrap();
     println!("hung hook killed after {duration} ms (timeout 1000 ms)");
     assert!(duration >= 1000, "{duration}");
     let alert = eventually("the hook's alert", SETTLE, || async {
@@ -111,7 +125,9 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
         .verdict_where("ROLLBACK", SETTLE, |v| v.phase() == Phase::RolledBack)
         .await;
     let written = eventually("the rollback hook's output", SETTLE, || async {
-        std::fs::read_to_string(&record).ok().filter(|text| text.lines().count() >= 2)
+        std::fs::read_to_string(&record)
+            .ok()
+            .filter(|text| text.lines().count() >= 2)
     })
     .await;
     let first = written.lines().next().unwrap();

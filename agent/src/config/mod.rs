@@ -3,12 +3,16 @@
 //! variables, flags), and the checked result ([`AgentConfig`]), which only
 //! [`AgentSettings::validate`] can make: an invalid configuration cannot exist.
 
+mod check_settings;
 mod error;
 mod load;
 mod settings;
 mod validate;
+mod validate_checks;
 
 use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use greenlight_proto::v1::Color;
@@ -17,9 +21,11 @@ use reqwest::Url;
 pub use error::ConfigError;
 pub use load::{ENV_PREFIX, Overrides};
 pub use settings::{
-    AgentSettings, ChecksSettings, DEFAULT_AGGREGATOR, HttpSettings, PostgresSettings,
-    RedisSettings, TrafficSettings,
+    AgentSettings, ChecksSettings, DEFAULT_AGGREGATOR, HttpOptions, HttpSettings, PostgresSettings,
+    ProcessSettings, RedisSettings, TrafficSettings, TrafficSource, WebsocketSettings,
 };
+#[cfg(test)]
+mod check_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -40,7 +46,10 @@ pub struct AgentConfig {
     pub(crate) interval: Duration,
     pub(crate) timeout: Duration,
     pub(crate) buffer_reports: usize,
-    pub(crate) checks: Checks,
+    /// Where `/health` and `/metrics` are served, if anywhere.
+    pub(crate) listen: Option<SocketAddr>,
+    /// The enabled checks, in report order.
+    pub(crate) checks: Vec<CheckConfig>,
 }
 
 impl AgentConfig {
@@ -64,33 +73,121 @@ impl AgentConfig {
         self.interval
     }
 
-    /// The per-probe time limit.
+    /// The per-probe time limit of checks that do not set their own.
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
 
+    /// Where the agent serves `/health` and `/metrics`, if anywhere.
+    pub fn listen(&self) -> Option<SocketAddr> {
+        self.listen
+    }
+
     /// Names of the enabled checks, in the order they appear in reports.
     pub fn check_names(&self) -> Vec<&'static str> {
-        let checks = &self.checks;
-        [
-            checks.postgres.as_ref().map(|_| "postgres"),
-            checks.redis.as_ref().map(|_| "redis"),
-            checks.http.as_ref().map(|_| "http"),
-            checks.traffic.as_ref().map(|_| "traffic"),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
+        self.checks
+            .iter()
+            .map(|check| check.target.name())
+            .collect()
+    }
+
+    /// What this configuration means, a line per part, for
+    /// `--check-config`.
+    pub fn summary(&self) -> String {
+        let duration = |d: Duration| humantime::format_duration(d).to_string();
+        let mut lines = vec![
+            format!(
+                "agent {} of {} {}, reporting to {} every {} (buffer {} reports)",
+                self.instance_id,
+                self.deployment,
+                greenlight_proto::names::color_name(self.color),
+                self.aggregator.origin().ascii_serialization(),
+                duration(self.interval),
+                self.buffer_reports
+            ),
+            match self.listen {
+                Some(address) => format!("/health and /metrics on http://{address}"),
+                None => "no /health or /metrics (no listen address)".to_string(),
+            },
+        ];
+        for check in &self.checks {
+            lines.push(format!(
+                "check {}: every {}, timeout {}",
+                check.target.name(),
+                duration(check.schedule.interval),
+                duration(check.schedule.timeout)
+            ));
+        }
+        lines.join("\n")
+    }
+
+    /// The enabled check called `name`.
+    #[cfg(test)]
+    pub(crate) fn check(&self, name: &str) -> Option<&CheckConfig> {
+        self.checks.iter().find(|check| check.target.name() == name)
     }
 }
 
-/// The enabled checks, each with its target already parsed.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Checks {
-    pub(crate) postgres: Option<PostgresCheck>,
-    pub(crate) redis: Option<RedisCheck>,
-    pub(crate) http: Option<Url>,
-    pub(crate) traffic: Option<TrafficCheck>,
+/// One enabled check: what it looks at and when.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckConfig {
+    pub(crate) schedule: Schedule,
+    pub(crate) target: CheckTarget,
+}
+
+/// When a check runs: every `interval`, each run bounded by `timeout`
+/// (never longer than `interval`, so runs do not pile up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Schedule {
+    pub(crate) interval: Duration,
+    pub(crate) timeout: Duration,
+}
+
+/// What a check looks at, already parsed.
+#[derive(Debug, Clone)]
+pub(crate) enum CheckTarget {
+    Postgres(PostgresCheck),
+    Redis(RedisCheck),
+    Http(HttpCheck),
+    Traffic(TrafficCheck),
+    Websocket(Url),
+    Process(ProcessCheck),
+}
+
+impl CheckTarget {
+    /// The check's name in reports, logs and metrics.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            CheckTarget::Postgres(_) => "postgres",
+            CheckTarget::Redis(_) => "redis",
+            CheckTarget::Http(_) => "http",
+            CheckTarget::Traffic(_) => "traffic",
+            CheckTarget::Websocket(_) => "websocket",
+            CheckTarget::Process(_) => "process",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct HttpCheck {
+    pub(crate) url: Url,
+    pub(crate) detailed_url: Option<Url>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessCheck {
+    pub(crate) locator: ProcessLocator,
+    pub(crate) max_cpu_ratio: Option<f64>,
+    pub(crate) max_resident_memory_bytes: Option<u64>,
+}
+
+/// How the backend process is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProcessLocator {
+    PidFile(PathBuf),
+    Name(String),
+    /// The process that owns the socket listening on this TCP port.
+    Port(u16),
 }
 
 #[derive(Clone)]
@@ -113,9 +210,12 @@ pub(crate) struct TrafficCheck {
     pub(crate) window: Duration,
     pub(crate) max_error_ratio: f64,
     pub(crate) min_requests: u64,
+    pub(crate) source: TrafficSource,
     pub(crate) requests_metric: String,
     pub(crate) status_label: String,
     pub(crate) duration_metric: String,
+    pub(crate) error_rate_metric: String,
+    pub(crate) websocket_metric: String,
 }
 
 /// `url` without its password, for logs and errors.

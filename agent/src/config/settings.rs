@@ -7,6 +7,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::check_settings::HttpTable;
+pub use super::check_settings::{
+    HttpOptions, HttpSettings, PostgresSettings, ProcessSettings, RedisSettings, TrafficSettings,
+    TrafficSource, WebsocketSettings,
+};
+
 /// Default aggregator address: the aggregator's gRPC port on this host.
 pub const DEFAULT_AGGREGATOR: &str = "http://127.0.0.1:7070";
 
@@ -37,6 +43,9 @@ pub struct AgentSettings {
     /// Unacknowledged reports kept for replay while the aggregator is away;
     /// the oldest are dropped (and counted) beyond this.
     pub buffer_reports: usize,
+    /// Where the agent serves its own `/health` and `/metrics`
+    /// (`host:port`); `None` serves nothing.
+    pub listen: Option<String>,
     /// Which probes run; a check is on when its table is present.
     pub checks: ChecksSettings,
 }
@@ -52,89 +61,82 @@ impl Default for AgentSettings {
             interval: Duration::from_secs(1),
             timeout: None,
             buffer_reports: 600,
+            listen: None,
             checks: ChecksSettings::default(),
         }
     }
 }
 
-/// The `[checks.*]` tables.
+/// The `[checks.*]` tables: a check is on when its table is present (and
+/// does not say `enabled = false`).
+///
+/// `[checks.http]` is split in two here: [`HttpSettings`] holds its URL and
+/// [`HttpOptions`] everything else, so that code which only names the URL
+/// (`HttpSettings { url }`, as the demo writes it) keeps compiling. In a
+/// file it is one table; [`ChecksTables`] is that shape.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "ChecksTables", into = "ChecksTables")]
 pub struct ChecksSettings {
     pub postgres: Option<PostgresSettings>,
     pub redis: Option<RedisSettings>,
     pub http: Option<HttpSettings>,
+    /// The rest of `[checks.http]`; ignored without `http`.
+    pub http_options: HttpOptions,
     pub traffic: Option<TrafficSettings>,
+    pub websocket: Option<WebsocketSettings>,
+    pub process: Option<ProcessSettings>,
 }
 
-/// `[checks.postgres]`: one connection kept open, `SELECT 1` per round.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+/// `[checks.*]` as a file writes them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct PostgresSettings {
-    /// `postgres://user:password@host:port/database`.
-    pub url: String,
+struct ChecksTables {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postgres: Option<PostgresSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<RedisSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    http: Option<HttpTable>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traffic: Option<TrafficSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    websocket: Option<WebsocketSettings>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    process: Option<ProcessSettings>,
 }
 
-/// `[checks.redis]`: `PING` per round on one multiplexed connection.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedisSettings {
-    /// `redis://[:password@]host:port[/db]`.
-    pub url: String,
-}
-
-/// `[checks.http]`: GET the backend's own health endpoint; 2xx passes.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSettings {
-    /// e.g. `http://127.0.0.1:5001/health`.
-    pub url: String,
-}
-
-/// `[checks.traffic]`: error ratio and latency from the backend's Prometheus
-/// `/metrics`, over a sliding window.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrafficSettings {
-    /// e.g. `http://127.0.0.1:5001/metrics`. Required.
-    pub url: String,
-    /// How far back the error ratio looks.
-    #[serde(with = "humantime_serde")]
-    pub window: Duration,
-    /// Fail above this share of 5xx responses (0..1). The guide's trigger: 5%.
-    pub max_error_ratio: f64,
-    /// Below this many requests in the window the ratio is inconclusive and
-    /// the check passes: 1 error in 3 requests is not a 33% error rate.
-    pub min_requests: u64,
-    /// Counter of handled requests, summed over all label sets.
-    pub requests_metric: String,
-    /// Label on `requests_metric` holding the HTTP status; `5xx` are errors.
-    pub status_label: String,
-    /// Histogram (or summary) of request durations in seconds; its `_sum` and
-    /// `_count` give the mean latency.
-    pub duration_metric: String,
-}
-
-impl TrafficSettings {
-    /// The guide's defaults for a backend whose metrics live at `url`.
-    pub fn new(url: impl Into<String>) -> Self {
-        TrafficSettings {
-            url: url.into(),
-            ..TrafficSettings::default()
+impl From<ChecksTables> for ChecksSettings {
+    fn from(tables: ChecksTables) -> Self {
+        let (http, http_options) = match tables.http {
+            Some(table) => {
+                let (settings, options) = table.split();
+                (Some(settings), options)
+            }
+            None => (None, HttpOptions::default()),
+        };
+        ChecksSettings {
+            postgres: tables.postgres,
+            redis: tables.redis,
+            http,
+            http_options,
+            traffic: tables.traffic,
+            websocket: tables.websocket,
+            process: tables.process,
         }
     }
 }
 
-impl Default for TrafficSettings {
-    fn default() -> Self {
-        TrafficSettings {
-            url: String::new(),
-            window: Duration::from_secs(30),
-            max_error_ratio: 0.05,
-            min_requests: 20,
-            requests_metric: "http_requests_total".to_string(),
-            status_label: "code".to_string(),
-            duration_metric: "http_request_duration_seconds".to_string(),
+impl From<ChecksSettings> for ChecksTables {
+    fn from(settings: ChecksSettings) -> Self {
+        ChecksTables {
+            postgres: settings.postgres,
+            redis: settings.redis,
+            http: settings
+                .http
+                .map(|http| HttpTable::join(http, settings.http_options)),
+            traffic: settings.traffic,
+            websocket: settings.websocket,
+            process: settings.process,
         }
     }
 }

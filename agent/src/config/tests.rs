@@ -65,6 +65,7 @@ mod validation {
         let mut settings = test_settings();
         settings.checks.postgres = Some(PostgresSettings {
             url: "127.0.0.1:5432/db".into(),
+            ..Default::default()
         });
         let error = rejected(settings);
         assert_eq!(error.key.as_deref(), Some("checks.postgres.url"));
@@ -72,6 +73,7 @@ mod validation {
         let mut settings = test_settings();
         settings.checks.postgres = Some(PostgresSettings {
             url: "/var/run/db".into(),
+            ..Default::default()
         });
         assert_eq!(
             rejected(settings).to_string(),
@@ -81,6 +83,7 @@ mod validation {
         let mut settings = test_settings();
         settings.checks.redis = Some(RedisSettings {
             url: "http://127.0.0.1:6379".into(),
+            ..Default::default()
         });
         let error = rejected(settings);
         assert_eq!(error.key.as_deref(), Some("checks.redis.url"));
@@ -171,9 +174,13 @@ mod loading {
         let config = load_with_env(Some(file.path()), NO_ENV, &Overrides::default()).unwrap();
         assert_eq!(config.interval(), Duration::from_millis(500));
         assert_eq!(config.timeout(), Duration::from_millis(400));
-        let traffic = config.checks.traffic.unwrap();
+        let check = config.check("traffic").unwrap();
+        let super::super::CheckTarget::Traffic(traffic) = &check.target else {
+            panic!("not a traffic check")
+        };
         assert_eq!(traffic.window, Duration::from_secs(60));
         assert_eq!(traffic.min_requests, 20);
+        assert_eq!(check.schedule.interval, Duration::from_millis(500));
     }
 
     #[test]
@@ -259,8 +266,16 @@ mod loading {
         let config = load_with_env(Some(file.path()), NO_ENV, &Overrides::default()).unwrap();
         assert_eq!(
             config.check_names(),
-            ["postgres", "redis", "http", "traffic"]
+            [
+                "postgres",
+                "redis",
+                "http",
+                "traffic",
+                "websocket",
+                "process"
+            ]
         );
+        assert_eq!(config.listen(), Some("127.0.0.1:7072".parse().unwrap()));
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! [`AgentSettings::validate`]: every rule a configuration must meet, each
 //! failure naming its key.
 
+use std::net::SocketAddr;
+
 use greenlight_proto::names::parse_color;
 use reqwest::Url;
 
-use super::settings::{AgentSettings, TrafficSettings};
-use super::{AgentConfig, Checks, ConfigError, PostgresCheck, RedisCheck, TrafficCheck};
+use super::settings::AgentSettings;
+use super::validate_checks::validate_checks;
+use super::{AgentConfig, ConfigError, Schedule};
 
 impl AgentSettings {
     /// Checks every setting and returns the configuration [`run`](crate::run)
@@ -68,7 +71,20 @@ impl AgentSettings {
                 "must be at least 1 (600 keeps 10 minutes at a 1s interval)",
             ));
         }
-        let checks = validate_checks(self.checks)?;
+        let listen = match &self.listen {
+            Some(text) => Some(text.trim().parse::<SocketAddr>().map_err(|_| {
+                ConfigError::key(
+                    "listen",
+                    format!("{text:?} is not an address: write host:port, e.g. \"127.0.0.1:7072\""),
+                )
+            })?),
+            None => None,
+        };
+        let agent = Schedule {
+            interval: self.interval,
+            timeout,
+        };
+        let checks = validate_checks(self.checks, agent)?;
         Ok(AgentConfig {
             aggregator,
             deployment: self.deployment,
@@ -78,91 +94,14 @@ impl AgentSettings {
             interval: self.interval,
             timeout,
             buffer_reports: self.buffer_reports,
+            listen,
             checks,
         })
     }
 }
 
-fn validate_checks(checks: super::ChecksSettings) -> Result<Checks, ConfigError> {
-    let mut valid = Checks::default();
-    if let Some(postgres) = checks.postgres {
-        const KEY: &str = "checks.postgres.url";
-        let url = parse_url(KEY, &postgres.url, &["postgres", "postgresql"])?;
-        let config = postgres
-            .url
-            .parse::<tokio_postgres::Config>()
-            .map_err(|err| ConfigError::key(KEY, err.to_string()))?;
-        valid.postgres = Some(PostgresCheck { url, config });
-    }
-    if let Some(redis) = checks.redis {
-        const KEY: &str = "checks.redis.url";
-        let url = parse_url(KEY, &redis.url, &["redis", "redis+unix", "unix"])?;
-        let client = redis::Client::open(redis.url.as_str())
-            .map_err(|err| ConfigError::key(KEY, err.to_string()))?;
-        valid.redis = Some(RedisCheck { url, client });
-    }
-    if let Some(http) = checks.http {
-        valid.http = Some(parse_url("checks.http.url", &http.url, &["http"])?);
-    }
-    if let Some(traffic) = checks.traffic {
-        valid.traffic = Some(validate_traffic(traffic)?);
-    }
-    if valid.postgres.is_none()
-        && valid.redis.is_none()
-        && valid.http.is_none()
-        && valid.traffic.is_none()
-    {
-        return Err(ConfigError::key(
-            "checks",
-            "no check is enabled: add at least one of [checks.postgres], [checks.redis], \
-             [checks.http], [checks.traffic]",
-        ));
-    }
-    Ok(valid)
-}
-
-fn validate_traffic(traffic: TrafficSettings) -> Result<TrafficCheck, ConfigError> {
-    let url = parse_url("checks.traffic.url", &traffic.url, &["http"])?;
-    if traffic.window.is_zero() {
-        return Err(ConfigError::key(
-            "checks.traffic.window",
-            "must be greater than zero, e.g. \"30s\"",
-        ));
-    }
-    if !(0.0..=1.0).contains(&traffic.max_error_ratio) {
-        return Err(ConfigError::key(
-            "checks.traffic.max_error_ratio",
-            format!(
-                "must be a ratio between 0 and 1 (0.05 = 5%), not {}",
-                traffic.max_error_ratio
-            ),
-        ));
-    }
-    for (key, name) in [
-        ("checks.traffic.requests_metric", &traffic.requests_metric),
-        ("checks.traffic.status_label", &traffic.status_label),
-        ("checks.traffic.duration_metric", &traffic.duration_metric),
-    ] {
-        if !is_metric_name(name) {
-            return Err(ConfigError::key(
-                key,
-                format!("{name:?} is not a Prometheus metric or label name"),
-            ));
-        }
-    }
-    Ok(TrafficCheck {
-        url,
-        window: traffic.window,
-        max_error_ratio: traffic.max_error_ratio,
-        min_requests: traffic.min_requests,
-        requests_metric: traffic.requests_metric,
-        status_label: traffic.status_label,
-        duration_metric: traffic.duration_metric,
-    })
-}
-
 /// Parses `text` as a URL whose scheme is one of `schemes`.
-fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, ConfigError> {
+pub(super) fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, ConfigError> {
     if text.trim().is_empty() {
         return Err(ConfigError::key(
             key,
@@ -180,8 +119,8 @@ fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, ConfigError
                 .collect::<Vec<_>>()
                 .join(" or ")
         );
-        if matches!(url.scheme(), "https" | "rediss") {
-            reason.push_str(" (this agent is built without TLS)");
+        if matches!(url.scheme(), "https" | "wss") {
+            reason.push_str(" (this agent speaks TLS only to PostgreSQL and Redis)");
         }
         return Err(ConfigError::key(key, reason));
     }
@@ -192,7 +131,7 @@ fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, ConfigError
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the Prometheus data model's names.
-fn is_metric_name(name: &str) -> bool {
+pub(super) fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

@@ -1,26 +1,32 @@
 //! The probes: each looks at one thing the backend depends on or does, and
-//! answers with a [`CheckResult`]. Every probe runs under the configured
-//! timeout, and all probes of a round run at once, so one hung dependency
-//! neither stalls the others nor delays the report.
+//! answers with [`CheckResult`]s (one for the check, and one per component
+//! for a backend that reports its own). A probe keeps what it can reuse
+//! between runs (connections, clients, the traffic window); the
+//! [`runner`](crate::runner) bounds each run by the check's timeout.
 
 mod http;
 mod postgres;
+mod process;
 mod redis;
 mod traffic;
+mod websocket;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use futures::future::join_all;
 use greenlight_proto::v1::{CheckResult, CheckStatus, TrafficCounters};
 use tokio::time::Instant;
 
-use crate::config::Checks;
+use crate::config::{CheckConfig, CheckTarget};
 use crate::error_text::timed_out;
 
 pub(crate) use self::http::HttpProbe;
 pub(crate) use self::postgres::PostgresProbe;
+pub(crate) use self::process::ProcessProbe;
 pub(crate) use self::redis::RedisProbe;
 pub(crate) use self::traffic::TrafficProbe;
+pub(crate) use self::websocket::WebsocketProbe;
 
 /// A probe could not be set up (before any probing happens).
 #[derive(Debug, thiserror::Error)]
@@ -31,25 +37,25 @@ pub enum ProbeSetupError {
         #[source]
         source: reqwest::Error,
     },
+    #[error("cannot read this host's process table for the process check: {0}")]
+    ProcessTable(String),
 }
 
-/// One enabled check with the state it keeps between rounds (open
-/// connections, the traffic window).
-#[expect(
-    clippy::large_enum_variant,
-    reason = "at most four probes, made once per process: size does not matter"
-)]
+/// One enabled check with the state it keeps between runs.
 pub(crate) enum Probe {
     Postgres(PostgresProbe),
     Redis(RedisProbe),
     Http(HttpProbe),
     Traffic(TrafficProbe),
+    Websocket(WebsocketProbe),
+    Process(ProcessProbe),
 }
 
-/// What one probe saw in one round.
+/// What one probe saw in one run.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Observation {
-    pub(crate) result: CheckResult,
+    /// The check's own result first, then one per component it reports.
+    pub(crate) results: Vec<CheckResult>,
     /// Only the traffic probe scrapes counters; they go into the report.
     pub(crate) counters: Option<TrafficCounters>,
 }
@@ -57,32 +63,70 @@ pub(crate) struct Observation {
 impl From<CheckResult> for Observation {
     fn from(result: CheckResult) -> Self {
         Observation {
-            result,
+            results: vec![result],
             counters: None,
         }
     }
 }
 
+#[cfg(test)]
+impl Observation {
+    /// The check's own result.
+    pub(crate) fn result(&self) -> &CheckResult {
+        &self.results[0]
+    }
+}
+
+/// The backend's open WebSocket connections as it last reported them (its
+/// metrics gauge, or `/health/detailed`): the traffic and http probes write
+/// it, the websocket probe reads it.
+#[derive(Debug, Clone)]
+pub(crate) struct ActiveConnections(Arc<AtomicU64>);
+
+impl ActiveConnections {
+    /// Nothing reported it yet.
+    const UNKNOWN: u64 = u64::MAX;
+
+    pub(crate) fn new() -> Self {
+        ActiveConnections(Arc::new(AtomicU64::new(Self::UNKNOWN)))
+    }
+
+    pub(crate) fn set(&self, connections: u64) {
+        self.0
+            .store(connections.min(Self::UNKNOWN - 1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> Option<u64> {
+        let value = self.0.load(Ordering::Relaxed);
+        (value != Self::UNKNOWN).then_some(value)
+    }
+}
+
 impl Probe {
-    /// The probes for every enabled check, in report order.
-    pub(crate) fn for_checks(
-        checks: &Checks,
-        timeout: Duration,
-    ) -> Result<Vec<Probe>, ProbeSetupError> {
-        let mut probes = Vec::new();
-        if let Some(check) = &checks.postgres {
-            probes.push(Probe::Postgres(PostgresProbe::new(check)));
-        }
-        if let Some(check) = &checks.redis {
-            probes.push(Probe::Redis(RedisProbe::new(check)));
-        }
-        if let Some(url) = &checks.http {
-            probes.push(Probe::Http(HttpProbe::new(url.clone(), timeout)?));
-        }
-        if let Some(check) = &checks.traffic {
-            probes.push(Probe::Traffic(TrafficProbe::new(check.clone(), timeout)?));
-        }
-        Ok(probes)
+    /// The probe for one enabled check.
+    pub(crate) fn new(
+        check: &CheckConfig,
+        connections: &ActiveConnections,
+    ) -> Result<Probe, ProbeSetupError> {
+        let timeout = check.schedule.timeout;
+        Ok(match &check.target {
+            CheckTarget::Postgres(target) => Probe::Postgres(PostgresProbe::new(target)),
+            CheckTarget::Redis(target) => Probe::Redis(RedisProbe::new(target)),
+            CheckTarget::Http(target) => Probe::Http(HttpProbe::new(
+                target.clone(),
+                timeout,
+                connections.clone(),
+            )?),
+            CheckTarget::Traffic(target) => Probe::Traffic(TrafficProbe::new(
+                target.clone(),
+                timeout,
+                connections.clone(),
+            )?),
+            CheckTarget::Websocket(url) => {
+                Probe::Websocket(WebsocketProbe::new(url.clone(), connections.clone()))
+            }
+            CheckTarget::Process(target) => Probe::Process(ProcessProbe::new(target.clone())?),
+        })
     }
 
     pub(crate) fn name(&self) -> &'static str {
@@ -91,6 +135,8 @@ impl Probe {
             Probe::Redis(_) => redis::CHECK,
             Probe::Http(_) => http::CHECK,
             Probe::Traffic(_) => traffic::CHECK,
+            Probe::Websocket(_) => websocket::CHECK,
+            Probe::Process(_) => process::CHECK,
         }
     }
 
@@ -102,8 +148,10 @@ impl Probe {
             match self {
                 Probe::Postgres(probe) => probe.check().await.into(),
                 Probe::Redis(probe) => probe.check().await.into(),
-                Probe::Http(probe) => probe.check().await.into(),
+                Probe::Http(probe) => probe.check().await,
                 Probe::Traffic(probe) => probe.check().await,
+                Probe::Websocket(probe) => probe.check().await.into(),
+                Probe::Process(probe) => probe.check().await.into(),
             }
         })
         .await;
@@ -113,17 +161,13 @@ impl Probe {
                 match self {
                     Probe::Postgres(probe) => probe.forget_connection(),
                     Probe::Redis(probe) => probe.forget_connection(),
-                    Probe::Http(_) | Probe::Traffic(_) => {}
+                    Probe::Http(_) | Probe::Traffic(_) | Probe::Websocket(_) => {}
+                    Probe::Process(_) => {}
                 }
                 failed(self.name(), timed_out(timeout), started.elapsed()).into()
             }
         }
     }
-}
-
-/// Runs every probe once, all at the same time; results keep probe order.
-pub(crate) async fn run_round(probes: &mut [Probe], timeout: Duration) -> Vec<Observation> {
-    join_all(probes.iter_mut().map(|probe| probe.observe(timeout))).await
 }
 
 /// A passing result of `check` that took `took`.
@@ -152,4 +196,10 @@ pub(crate) fn failed(check: &str, error: impl Into<String>, took: Duration) -> C
 pub(crate) async fn closed_port() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// The validated check `name` of `settings`, for probe tests.
+#[cfg(test)]
+pub(crate) fn check_config(settings: crate::AgentSettings, name: &str) -> CheckConfig {
+    settings.validate().unwrap().check(name).unwrap().clone()
 }

@@ -1,5 +1,8 @@
 //! The `redis` check: a `PING` round trip per round on one multiplexed
-//! connection, reopened on the next round after any failure.
+//! connection, reopened on the next round after any failure; `INFO` adds
+//! `used_memory` (the guide's `memory_usage`), connected clients and role.
+//! AUTH (`redis://[user]:password@`) and TLS (`rediss://`) are the redis
+//! crate's, from the URL.
 
 use greenlight_proto::v1::{CheckResult, RedisDetail, check_result::Detail};
 use redis::aio::MultiplexedConnection;
@@ -116,9 +119,13 @@ mod tests {
         let mut settings = crate::config::test_settings();
         settings.checks.redis = Some(RedisSettings {
             url: format!("redis://127.0.0.1:{port}"),
+            ..Default::default()
         });
-        let config = settings.validate().unwrap();
-        Probe::Redis(RedisProbe::new(config.checks.redis.as_ref().unwrap()))
+        let check = crate::probe::check_config(settings, "redis");
+        let crate::config::CheckTarget::Redis(target) = &check.target else {
+            unreachable!()
+        };
+        Probe::Redis(RedisProbe::new(target))
     }
 
     #[tokio::test]
@@ -126,7 +133,7 @@ mod tests {
         let timeout = Duration::from_millis(500);
         let mut probe = probe_for(closed_port().await);
         let started = std::time::Instant::now();
-        let result = probe.observe(timeout).await.result;
+        let result = probe.observe(timeout).await.result().clone();
         assert!(started.elapsed() < timeout + Duration::from_millis(200));
         assert_eq!(result.status(), CheckStatus::Fail);
         assert_eq!(result.check, "redis");
@@ -145,7 +152,7 @@ mod tests {
         });
         let timeout = Duration::from_millis(300);
         let mut probe = probe_for(port);
-        let result = probe.observe(timeout).await.result;
+        let result = probe.observe(timeout).await.result().clone();
         assert_eq!(result.status(), CheckStatus::Fail);
         assert_eq!(result.error, "timed out after 300ms");
         holder.abort();

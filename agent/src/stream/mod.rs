@@ -6,6 +6,7 @@
 
 mod session;
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use greenlight_proto::v1::Hello;
@@ -34,10 +35,30 @@ pub(crate) struct StreamTarget {
     pub(crate) hello: Hello,
 }
 
+/// Whether the stream is up and how often it was tried again, for the
+/// agent's `/health` and `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct StreamStatus {
+    connected: AtomicBool,
+    reconnects: AtomicU64,
+}
+
+impl StreamStatus {
+    pub(crate) fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Connection attempts after the first.
+    pub(crate) fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::Relaxed)
+    }
+}
+
 /// Keeps the stream up until `shutdown`.
 pub(crate) async fn run_stream(
     target: StreamTarget,
     outbox: SharedOutbox,
+    status: &StreamStatus,
     shutdown: CancellationToken,
 ) -> Result<(), StreamError> {
     let endpoint = Endpoint::from_shared(target.address.clone())
@@ -51,7 +72,11 @@ pub(crate) async fn run_stream(
     let mut newest = outbox.subscribe();
     let mut backoff = Backoff::default();
     let mut outage = Outage::new(&target.address);
+    let mut first = true;
     loop {
+        if !std::mem::take(&mut first) {
+            status.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
         let opened = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             opened = Session::open(&endpoint, target.hello.clone(), &outbox) => opened,
@@ -60,7 +85,10 @@ pub(crate) async fn run_stream(
             Ok(session) => {
                 backoff.reset();
                 outage.connected(session.sent_up_to(), outbox.lock().len());
-                match session.pump(&outbox, &mut newest, &shutdown).await {
+                status.connected.store(true, Ordering::Relaxed);
+                let pumped = session.pump(&outbox, &mut newest, &shutdown).await;
+                status.connected.store(false, Ordering::Relaxed);
+                match pumped {
                     Ok(()) => return Ok(()),
                     Err(error) => {
                         outage.broke(&error);

@@ -123,7 +123,11 @@ impl Session {
             );
             last_sequence = newest;
         }
-        outbox.lock().acknowledge(last_sequence);
+        {
+            let mut outbox = outbox.lock();
+            outbox.acknowledge(last_sequence);
+            outbox.resend_after(last_sequence);
+        }
         Ok(Session {
             requests,
             responses,
@@ -157,7 +161,14 @@ impl Session {
                 permit = self.requests.reserve(), if has_next => {
                     let permit = permit.map_err(|_| StreamError::Closed)?;
                     // Looked up again: the outbox may have moved meanwhile.
-                    let next = outbox.lock().next_after(self.sent_up_to).cloned();
+                    let next = {
+                        let mut outbox = outbox.lock();
+                        let next = outbox.next_after(self.sent_up_to).cloned();
+                        if let Some(report) = &next {
+                            outbox.sent(report.sequence);
+                        }
+                        next
+                    };
                     if let Some(report) = next {
                         self.sent_up_to = report.sequence;
                         permit.send(AgentMessage { body: Some(AgentBody::Report(report)) });

@@ -1,5 +1,7 @@
 //! Integration tests of greenlight-agent, one test binary: the agent runs
 //! in-process against real servers on loopback.
 
+mod face;
+mod rediss;
 mod stream;
 mod test_aggregator;

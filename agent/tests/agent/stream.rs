@@ -14,6 +14,16 @@ use crate::test_aggregator::{Seen, TestAggregator, serve};
 /// An agent with only an http check, against a closed port: every probe
 /// fails fast, which is all these tests need.
 async fn agent_config(aggregator: SocketAddr, interval: Duration) -> AgentConfig {
+    agent_config_settings(aggregator, interval)
+        .await
+        .validate()
+        .unwrap()
+}
+
+pub(crate) async fn agent_config_settings(
+    aggregator: SocketAddr,
+    interval: Duration,
+) -> AgentSettings {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let closed_port = closed.local_addr().unwrap().port();
     drop(closed);
@@ -31,11 +41,9 @@ async fn agent_config(aggregator: SocketAddr, interval: Duration) -> AgentConfig
         },
         ..Default::default()
     }
-    .validate()
-    .unwrap()
 }
 
-async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+pub(crate) async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while !condition() {
         assert!(
@@ -173,4 +181,49 @@ async fn a_refused_hello_is_retried_slowly() {
         .unwrap()
         .unwrap();
     server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_outbox_drops_the_oldest_and_says_how_many() {
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let aggregator = || TestAggregator {
+        seen: seen.clone(),
+        crash: CancellationToken::new(),
+        refuse_hello: false,
+    };
+    let (address, server) = serve(aggregator(), "127.0.0.1:0".parse().unwrap()).await;
+    server.abort();
+    let _ = server.await;
+
+    let mut settings = agent_config_settings(address, Duration::from_millis(20)).await;
+    settings.buffer_reports = 5;
+    let config = settings.validate().unwrap();
+    let shutdown = CancellationToken::new();
+    let agent = tokio::spawn(greenlight_agent::run(config, shutdown.clone()));
+    // About 25 reports while nobody listens: 20 of them dropped.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, server) = serve(aggregator(), address).await;
+    wait_until("the kept reports and new ones", || {
+        seen.lock().unwrap().accepted.len() >= 15
+    })
+    .await;
+    shutdown.cancel();
+    agent.await.unwrap().unwrap();
+    server.abort();
+
+    let seen = seen.lock().unwrap();
+    let first = seen.accepted[0];
+    assert!(first > 6, "the oldest were dropped: first accepted {first}");
+    assert_eq!(seen.gaps, [(0, first)], "only the dropped ones are missing");
+    assert!(seen.duplicates.is_empty());
+    assert!(
+        seen.dropped.windows(2).all(|pair| pair[0] <= pair[1]),
+        "the count only grows: {:?}",
+        seen.dropped
+    );
+    assert_eq!(
+        *seen.dropped.last().unwrap(),
+        first - 1,
+        "every report before the first accepted one was dropped and counted"
+    );
 }

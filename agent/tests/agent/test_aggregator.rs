@@ -34,6 +34,8 @@ pub struct Seen {
     /// Reports that skipped ahead (should stay empty).
     pub gaps: Vec<(u64, u64)>,
     pub failing_http_checks: usize,
+    /// `dropped_reports` of every accepted report, in arrival order.
+    pub dropped: Vec<u64>,
 }
 
 #[derive(Clone)]
@@ -122,6 +124,7 @@ impl AgentService for TestAggregator {
                         }
                         seen.last.insert(run_id.clone(), report.sequence);
                         seen.accepted.push(report.sequence);
+                        seen.dropped.push(report.dropped_reports);
                         AggregatorBody::Ack(Ack {
                             sequence: report.sequence,
                         })

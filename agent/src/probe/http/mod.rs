@@ -1,13 +1,20 @@
-//! The `http` check: GET the backend's own `/health` on a keep-alive
-//! client; any 2xx passes. Also the HTTP client the traffic probe shares.
+//! The `http` check: GET the backend's own `/health` (and
+//! `/health/detailed` when configured) on a keep-alive client. A 2xx with a
+//! healthy body passes; each component the body reports (database, redis,
+//! external_apis, websockets) becomes a result of its own. Also the HTTP
+//! client the traffic probe shares.
+
+mod health_body;
 
 use std::time::Duration;
 
-use greenlight_proto::v1::{CheckResult, HttpDetail, check_result::Detail};
-use reqwest::{Response, Url};
+use greenlight_proto::v1::{CheckResult, CheckStatus, HttpDetail, check_result::Detail};
+use reqwest::{StatusCode, Url};
 use tokio::time::Instant;
 
-use super::{ProbeSetupError, failed, passed};
+use self::health_body::{Component, Health, HealthBody};
+use super::{ActiveConnections, Observation, ProbeSetupError, failed, passed};
+use crate::config::HttpCheck;
 use crate::error_text::describe;
 
 pub(super) const CHECK: &str = "http";
@@ -31,56 +38,165 @@ pub(crate) fn probe_client(
         .map_err(|source| ProbeSetupError::HttpClient { check, source })
 }
 
-/// Reads and discards up to `limit` bytes of the body, so the connection
-/// can serve the next probe.
-pub(crate) async fn drain(mut response: Response, limit: usize) -> Result<(), reqwest::Error> {
-    let mut read = 0;
-    while let Some(chunk) = response.chunk().await? {
-        read += chunk.len();
-        if read > limit {
-            break;
-        }
-    }
-    Ok(())
-}
-
 pub(crate) struct HttpProbe {
     client: reqwest::Client,
-    url: Url,
+    check: HttpCheck,
+    /// Written when `/health/detailed` counts open WebSockets.
+    connections: ActiveConnections,
+    /// The body buffer, kept between rounds.
+    body: Vec<u8>,
+}
+
+/// One GET of a health endpoint.
+struct Fetched {
+    status: StatusCode,
+    latency: Duration,
+    /// `None` when the body is not a JSON object (plain "OK" is fine).
+    body: Option<HealthBody>,
 }
 
 impl HttpProbe {
-    pub(crate) fn new(url: Url, timeout: Duration) -> Result<Self, ProbeSetupError> {
+    pub(crate) fn new(
+        check: HttpCheck,
+        timeout: Duration,
+        connections: ActiveConnections,
+    ) -> Result<Self, ProbeSetupError> {
         Ok(HttpProbe {
             client: probe_client(CHECK, timeout)?,
-            url,
+            check,
+            connections,
+            body: Vec::new(),
         })
     }
 
-    pub(crate) async fn check(&mut self) -> CheckResult {
+    /// The check's own result (status code, latency, the body's overall
+    /// status), then one result per component the backend reports.
+    pub(crate) async fn check(&mut self) -> Observation {
         let started = Instant::now();
-        let response = match self.client.get(self.url.clone()).send().await {
-            Ok(response) => response,
-            Err(error) => return failed(CHECK, describe(&error), started.elapsed()),
+        let url = self.check.url.clone();
+        let health = match self.fetch(url).await {
+            Ok(fetched) => fetched,
+            Err(error) => return failed(CHECK, error, started.elapsed()).into(),
         };
-        let status = response.status();
-        // A body cut off mid-way is the backend's fault but not a health
-        // verdict: the status line already said it.
-        let _ = drain(response, MAX_HEALTH_BODY).await;
-        let latency = started.elapsed();
-        let mut result = if status.is_success() {
-            passed(CHECK, latency)
-        } else {
-            failed(CHECK, format!("HTTP {status}"), latency)
+        let mut results = vec![overall(&health)];
+        let components = match self.check.detailed_url.clone() {
+            Some(url) => match self.fetch(url).await {
+                Ok(detailed) => detailed.body.map(|body| body.components),
+                Err(error) => {
+                    results.push(component_failed("detailed", error, started.elapsed()));
+                    None
+                }
+            },
+            None => None,
         };
-        result.observed_value = f64::from(status.as_u16());
-        result.observed_unit = "status".to_string();
-        result.detail = Some(Detail::Http(HttpDetail {
-            status_code: u32::from(status.as_u16()),
-            latency_seconds: latency.as_secs_f64(),
-        }));
-        result
+        let components = components
+            .or_else(|| health.body.map(|body| body.components))
+            .unwrap_or_default();
+        for component in components {
+            if let Some(count) = component.active_connections {
+                self.connections.set(count);
+            }
+            results.push(component_result(component, health.latency));
+        }
+        Observation {
+            results,
+            counters: None,
+        }
     }
+
+    /// GETs `url` and reads its body (up to a limit) into the kept buffer.
+    async fn fetch(&mut self, url: Url) -> Result<Fetched, String> {
+        let started = Instant::now();
+        let mut response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| describe(&error))?;
+        let status = response.status();
+        self.body.clear();
+        // A body cut off mid-way is not a health verdict: the status line
+        // already spoke.
+        while let Ok(Some(chunk)) = response.chunk().await {
+            if self.body.len() + chunk.len() > MAX_HEALTH_BODY {
+                break;
+            }
+            self.body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            status,
+            latency: started.elapsed(),
+            body: health_body::parse(&self.body),
+        })
+    }
+}
+
+/// The check as a whole: a non-2xx status or an unhealthy body fails it.
+fn overall(health: &Fetched) -> CheckResult {
+    let status = health.status;
+    let body = health.body.as_ref();
+    let mut result = if !status.is_success() {
+        let mut error = format!("HTTP {status}");
+        if let Some(body) = body.filter(|body| body.health.is_some()) {
+            error.push_str(&format!(": the backend reports {}", body.word));
+        }
+        failed(CHECK, error, health.latency)
+    } else {
+        match body.and_then(|body| body.health.map(|health| (health, &body.word))) {
+            Some((Health::Fail, word)) => failed(
+                CHECK,
+                format!("the backend reports {word} (HTTP {status})"),
+                health.latency,
+            ),
+            Some((Health::Warn, word)) => {
+                let mut result = passed(CHECK, health.latency);
+                result.status = CheckStatus::Warn as i32;
+                result.error = format!("the backend reports {word}");
+                result
+            }
+            _ => passed(CHECK, health.latency),
+        }
+    };
+    result.observed_value = f64::from(status.as_u16());
+    result.observed_unit = "status".to_string();
+    result.detail = Some(Detail::Http(HttpDetail {
+        status_code: u32::from(status.as_u16()),
+        latency_seconds: health.latency.as_secs_f64(),
+    }));
+    result
+}
+
+/// One component the backend reports, e.g. `http` / `database`.
+fn component_result(component: Component, took: Duration) -> CheckResult {
+    let mut result = match component.health {
+        Health::Pass => passed(CHECK, took),
+        Health::Warn | Health::Fail => {
+            let error = match &component.output {
+                Some(output) => format!(
+                    "the backend reports {} {}: {output}",
+                    component.name, component.word
+                ),
+                None => format!("the backend reports {} {}", component.name, component.word),
+            };
+            let mut result = failed(CHECK, error, took);
+            if component.health == Health::Warn {
+                result.status = CheckStatus::Warn as i32;
+            }
+            result
+        }
+    };
+    if let Some((value, unit)) = component.observed {
+        result.observed_value = value;
+        result.observed_unit = unit;
+    }
+    result.component = component.name;
+    result
+}
+
+fn component_failed(component: &str, error: String, took: Duration) -> CheckResult {
+    let mut result = failed(CHECK, error, took);
+    result.component = component.to_string();
+    result
 }
 
 #[cfg(test)]
@@ -111,7 +227,10 @@ mod tests {
                             break;
                         }
                         let code = status.load(Ordering::SeqCst);
-                        let body = r#"{"status":"healthy"}"#;
+                        let word = if code == 200 { "healthy" } else { "unhealthy" };
+                        let body = format!(
+                            r#"{{"status":"{word}","checks":{{"database":"{word}","redis":"healthy"}}}}"#
+                        );
                         let reply = format!(
                             "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\n\
                              content-length: {}\r\n\r\n{body}",
@@ -129,7 +248,11 @@ mod tests {
 
     fn probe_for(port: u16, timeout: Duration) -> Probe {
         let url = Url::parse(&format!("http://127.0.0.1:{port}/health")).unwrap();
-        Probe::Http(HttpProbe::new(url, timeout).unwrap())
+        let check = HttpCheck {
+            url,
+            detailed_url: None,
+        };
+        Probe::Http(HttpProbe::new(check, timeout, ActiveConnections::new()).unwrap())
     }
 
     #[tokio::test]
@@ -140,7 +263,8 @@ mod tests {
         let timeout = Duration::from_millis(500);
         let mut probe = probe_for(port, timeout);
 
-        let result = probe.observe(timeout).await.result;
+        let observation = probe.observe(timeout).await;
+        let result = observation.result().clone();
         assert_eq!(result.status(), CheckStatus::Pass, "{}", result.error);
         assert_eq!(result.observed_value, 200.0);
         assert_eq!(result.observed_unit, "status");
@@ -148,12 +272,33 @@ mod tests {
             panic!("no http detail")
         };
         assert_eq!(detail.status_code, 200);
+        let components: Vec<_> = observation.results[1..]
+            .iter()
+            .map(|r| (r.component.as_str(), r.status()))
+            .collect();
+        assert_eq!(
+            components,
+            [
+                ("database", CheckStatus::Pass),
+                ("redis", CheckStatus::Pass)
+            ]
+        );
 
         status.store(503, Ordering::SeqCst);
-        let result = probe.observe(timeout).await.result;
+        let observation = probe.observe(timeout).await;
+        let result = observation.result();
         assert_eq!(result.status(), CheckStatus::Fail);
-        assert!(result.error.starts_with("HTTP 503"), "{}", result.error);
+        assert_eq!(
+            result.error,
+            "HTTP 503 Service Unavailable: the backend reports unhealthy"
+        );
         assert_eq!(result.observed_value, 503.0);
+        let database = &observation.results[1];
+        assert_eq!(database.check, "http");
+        assert_eq!(database.component, "database");
+        assert_eq!(database.status(), CheckStatus::Fail);
+        assert_eq!(database.error, "the backend reports database unhealthy");
+        assert_eq!(observation.results[2].status(), CheckStatus::Pass);
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "keep-alive reused");
     }
 
@@ -162,7 +307,7 @@ mod tests {
         let timeout = Duration::from_millis(500);
         let mut probe = probe_for(closed_port().await, timeout);
         let started = std::time::Instant::now();
-        let result = probe.observe(timeout).await.result;
+        let result = probe.observe(timeout).await.result().clone();
         assert!(started.elapsed() < timeout);
         assert_eq!(result.status(), CheckStatus::Fail);
         assert_eq!(result.error, "connection refused");
@@ -179,7 +324,11 @@ mod tests {
             }
         });
         let timeout = Duration::from_millis(200);
-        let result = probe_for(port, timeout).observe(timeout).await.result;
+        let result = probe_for(port, timeout)
+            .observe(timeout)
+            .await
+            .result()
+            .clone();
         assert_eq!(result.error, "timed out after 200ms");
         holder.abort();
     }

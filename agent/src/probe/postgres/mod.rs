@@ -1,10 +1,17 @@
 //! The `postgres` check: one connection kept open, a `SELECT 1` round trip
-//! per round. A failed connection is dropped and reopened on the next round,
-//! so the check also notices a database that comes back.
+//! per round, and the server's connections in use against
+//! `max_connections` (the guide's `connection_pool 8/20`). A failed
+//! connection is dropped and reopened on the next round, so the check also
+//! notices a database that comes back. TLS follows `sslmode` (see `tls`).
+
+mod tls;
 
 use greenlight_proto::v1::{PostgresDetail, check_result::Detail};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, Connection, NoTls, SimpleQueryMessage};
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::debug;
 
 use super::{failed, passed};
@@ -20,6 +27,8 @@ const CONNECTIONS_QUERY: &str = "SELECT count(*) FILTER (WHERE backend_type = 'c
 
 pub(crate) struct PostgresProbe {
     config: tokio_postgres::Config,
+    /// `None` for `sslmode=disable`; made once, shared by every connect.
+    tls: Option<MakeRustlsConnect>,
     /// For logs, without the password.
     target: String,
     connection: Option<OpenConnection>,
@@ -30,6 +39,15 @@ struct OpenConnection {
     /// How long opening this connection took, reported with every round it
     /// serves: a slow connect is a symptom worth seeing.
     connect_seconds: f64,
+    /// The task driving the socket. Aborted with the connection: against a
+    /// hung server it would otherwise wait forever for its last reply.
+    driver: JoinHandle<()>,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
 }
 
 impl PostgresProbe {
@@ -41,6 +59,7 @@ impl PostgresProbe {
             config.application_name("greenlight-agent");
         }
         PostgresProbe {
+            tls: tls::connector(&config),
             config,
             target: redacted(&check.url),
             connection: None,
@@ -83,25 +102,45 @@ impl PostgresProbe {
 
     async fn connect(&self) -> Result<OpenConnection, String> {
         let started = Instant::now();
-        let (client, connection) = self
-            .config
-            .connect(NoTls)
-            .await
-            .map_err(|error| describe(&error))?;
-        let target = self.target.clone();
-        // Drives the socket; ends when the client is dropped or the server
-        // goes away (the next query then fails and we reconnect).
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                debug!(%target, error = %describe(&error), "postgres connection ended");
+        let (client, driver) = match &self.tls {
+            None => {
+                let (client, connection) = self
+                    .config
+                    .connect(NoTls)
+                    .await
+                    .map_err(|error| describe(&error))?;
+                (client, drive(connection, self.target.clone()))
             }
-        });
+            Some(tls) => {
+                let (client, connection) = self
+                    .config
+                    .connect(tls.clone())
+                    .await
+                    .map_err(|error| describe(&error))?;
+                (client, drive(connection, self.target.clone()))
+            }
+        };
         debug!(target = %self.target, "postgres connection opened");
         Ok(OpenConnection {
             client,
             connect_seconds: started.elapsed().as_secs_f64(),
+            driver,
         })
     }
+}
+
+/// Drives the socket; ends when the client is dropped or the server goes
+/// away (the next query then fails and the probe reconnects).
+fn drive<S, T>(connection: Connection<S, T>, target: String) -> JoinHandle<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            debug!(%target, error = %describe(&error), "postgres connection ended");
+        }
+    })
 }
 
 /// Connections in use and `max_connections`; zeros when the server will not
@@ -137,12 +176,105 @@ mod tests {
     use crate::probe::closed_port;
 
     fn probe_for(port: u16) -> PostgresProbe {
+        probe_with_url(&format!("postgres://greenlight@127.0.0.1:{port}/app"))
+    }
+
+    fn probe_with_url(url: &str) -> PostgresProbe {
         let mut settings = crate::config::test_settings();
         settings.checks.postgres = Some(PostgresSettings {
-            url: format!("postgres://greenlight@127.0.0.1:{port}/app"),
+            url: url.to_string(),
+            ..Default::default()
         });
-        let config = settings.validate().unwrap();
-        PostgresProbe::new(config.checks.postgres.as_ref().unwrap())
+        let check = crate::probe::check_config(settings, "postgres");
+        let crate::config::CheckTarget::Postgres(target) = &check.target else {
+            unreachable!()
+        };
+        PostgresProbe::new(target)
+    }
+
+    /// A server that answers PostgreSQL's SSLRequest with "N" (no TLS),
+    /// as one without `ssl = on` does.
+    async fn server_without_tls() -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0; 8];
+                if socket.read_exact(&mut request).await.is_ok() {
+                    let _ = socket.write_all(b"N").await;
+                }
+            }
+        });
+        port
+    }
+
+    /// A server that accepts TLS with a certificate no CA vouches for and
+    /// sends back the first bytes it reads inside the TLS session.
+    async fn server_with_self_signed_tls() -> (u16, tokio::sync::oneshot::Receiver<Vec<u8>>) {
+        use std::sync::Arc;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![certified.cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into()),
+        )
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0; 8];
+            socket.read_exact(&mut request).await.unwrap();
+            socket.write_all(b"S").await.unwrap();
+            let mut tls = acceptor.accept(socket).await.unwrap();
+            let mut startup = vec![0; 256];
+            let read = tls.read(&mut startup).await.unwrap();
+            startup.truncate(read);
+            let _ = sender.send(startup);
+        });
+        (port, receiver)
+    }
+
+    #[tokio::test]
+    async fn sslmode_require_speaks_tls_to_a_self_signed_server() {
+        let (port, startup) = server_with_self_signed_tls().await;
+        let mut probe = crate::probe::Probe::Postgres(probe_with_url(&format!(
+            "postgres://greenlight@127.0.0.1:{port}/app?sslmode=require"
+        )));
+        // The server hangs up after the startup message: the probe fails,
+        // but only after the handshake, as libpq's `require` would.
+        let _ = probe.observe(Duration::from_secs(2)).await;
+        let startup = startup.await.expect("a TLS session was opened");
+        let text = String::from_utf8_lossy(&startup);
+        assert!(
+            text.contains("user\0greenlight"),
+            "startup message inside TLS: {text:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn sslmode_require_insists_on_tls() {
+        let port = server_without_tls().await;
+        let mut probe = crate::probe::Probe::Postgres(probe_with_url(&format!(
+            "postgres://greenlight@127.0.0.1:{port}/app?sslmode=require"
+        )));
+        let result = probe.observe(Duration::from_secs(2)).await.result().clone();
+        assert_eq!(result.status(), CheckStatus::Fail);
+        assert!(
+            result.error.contains("server does not support TLS"),
+            "{}",
+            result.error
+        );
     }
 
     #[tokio::test]
@@ -150,7 +282,7 @@ mod tests {
         let timeout = Duration::from_millis(500);
         let mut probe = crate::probe::Probe::Postgres(probe_for(closed_port().await));
         let started = std::time::Instant::now();
-        let result = probe.observe(timeout).await.result;
+        let result = probe.observe(timeout).await.result().clone();
         assert!(started.elapsed() < timeout + Duration::from_millis(200));
         assert_eq!(result.status(), CheckStatus::Fail);
         assert_eq!(result.check, "postgres");
@@ -171,7 +303,7 @@ mod tests {
         let timeout = Duration::from_millis(300);
         let mut probe = crate::probe::Probe::Postgres(probe_for(port));
         let started = std::time::Instant::now();
-        let result = probe.observe(timeout).await.result;
+        let result = probe.observe(timeout).await.result().clone();
         assert!(started.elapsed() < timeout + Duration::from_millis(200));
         assert_eq!(result.status(), CheckStatus::Fail);
         assert!(result.error.contains("timed out"), "{}", result.error);

@@ -4,15 +4,44 @@
 
 use prometheus_parse::{Scrape, Value};
 
-/// The metric names to look for (from `[checks.traffic]`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MetricNames<'a> {
+/// The metric names to look for (from `[checks.traffic]`), with the
+/// derived series names made once rather than every scrape.
+#[derive(Debug, Clone)]
+pub(crate) struct MetricNames {
     /// Counter of handled requests, e.g. `http_requests_total`.
-    pub(crate) requests: &'a str,
+    requests: String,
     /// Label holding the HTTP status, e.g. `code`.
-    pub(crate) status_label: &'a str,
+    status_label: String,
     /// Histogram or summary of durations, e.g. `http_request_duration_seconds`.
-    pub(crate) duration: &'a str,
+    duration: String,
+    duration_sum: String,
+    duration_count: String,
+    duration_bucket: String,
+    /// A gauge holding the error ratio, e.g. `error_rate`.
+    error_rate: String,
+    /// A gauge of open WebSocket connections.
+    websockets: String,
+}
+
+impl MetricNames {
+    pub(crate) fn new(
+        requests: &str,
+        status_label: &str,
+        duration: &str,
+        error_rate: &str,
+        websockets: &str,
+    ) -> Self {
+        MetricNames {
+            requests: requests.to_string(),
+            status_label: status_label.to_string(),
+            duration: duration.to_string(),
+            duration_sum: format!("{duration}_sum"),
+            duration_count: format!("{duration}_count"),
+            duration_bucket: format!("{duration}_bucket"),
+            error_rate: error_rate.to_string(),
+            websockets: websockets.to_string(),
+        }
+    }
 }
 
 /// Cumulative counters as one scrape showed them, summed over label sets.
@@ -29,18 +58,19 @@ pub(crate) struct TrafficSample {
     /// Whether the requests metric appeared at all: a backend that has not
     /// served a request yet often does not expose it.
     pub(crate) requests_seen: bool,
+    /// The error-ratio gauge (the worst label set), if exposed.
+    pub(crate) error_rate: Option<f64>,
+    /// The open-WebSockets gauge (summed), if exposed.
+    pub(crate) websocket_connections: Option<f64>,
 }
 
 /// Picks the traffic counters out of Prometheus text exposition.
-pub(crate) fn parse_sample(text: &str, names: MetricNames<'_>) -> TrafficSample {
+pub(crate) fn parse_sample(text: &str, names: &MetricNames) -> TrafficSample {
     let lines = text.lines().map(|line| Ok(line.to_string()));
     // Reading from a string cannot fail; the parser skips lines it cannot read.
     let Ok(scrape) = Scrape::parse(lines) else {
         return TrafficSample::default();
     };
-    let sum_name = format!("{}_sum", names.duration);
-    let count_name = format!("{}_count", names.duration);
-    let bucket_name = format!("{}_bucket", names.duration);
     let mut sample = TrafficSample::default();
     for metric in &scrape.samples {
         let name = metric.metric.as_str();
@@ -50,13 +80,21 @@ pub(crate) fn parse_sample(text: &str, names: MetricNames<'_>) -> TrafficSample 
             };
             sample.requests_seen = true;
             sample.requests += value;
-            let status = metric.labels.get(names.status_label).unwrap_or("");
+            let status = metric.labels.get(&names.status_label).unwrap_or("");
             if status.starts_with('5') {
                 sample.errors += value;
             }
-        } else if name == sum_name {
+        } else if name == names.error_rate {
+            if let Some(value) = scalar(&metric.value) {
+                sample.error_rate = Some(sample.error_rate.map_or(value, |worst| worst.max(value)));
+            }
+        } else if name == names.websockets {
+            if let Some(value) = scalar(&metric.value) {
+                *sample.websocket_connections.get_or_insert(0.0) += value;
+            }
+        } else if name == names.duration_sum {
             sample.duration_sum += scalar(&metric.value).unwrap_or(0.0);
-        } else if name == count_name {
+        } else if name == names.duration_count {
             sample.duration_count += scalar(&metric.value).unwrap_or(0.0);
         } else if name == names.duration {
             // A typed histogram: the parser folds its `_bucket` lines into one
@@ -66,7 +104,7 @@ pub(crate) fn parse_sample(text: &str, names: MetricNames<'_>) -> TrafficSample 
                     add_bucket(&mut sample.buckets, bucket.less_than, bucket.count);
                 }
             }
-        } else if name == bucket_name {
+        } else if name == names.duration_bucket {
             // An untyped histogram (no `# TYPE` line): buckets stay lines.
             let bound = metric.labels.get("le").and_then(parse_bound);
             if let (Some(bound), Some(count)) = (bound, scalar(&metric.value)) {
@@ -115,11 +153,15 @@ fn add_bucket(buckets: &mut Vec<(f64, f64)>, bound: f64, count: f64) {
 }
 
 #[cfg(test)]
-pub(crate) const NAMES: MetricNames<'static> = MetricNames {
-    requests: "http_requests_total",
-    status_label: "code",
-    duration: "http_request_duration_seconds",
-};
+pub(crate) fn test_names() -> MetricNames {
+    MetricNames::new(
+        "http_requests_total",
+        "code",
+        "http_request_duration_seconds",
+        "error_rate",
+        "websocket_connections",
+    )
+}
 
 #[cfg(test)]
 mod tests {
@@ -145,11 +187,15 @@ http_request_duration_seconds_bucket{route="/b",le="+Inf"} 3
 http_request_duration_seconds_sum{route="/b"} 1.5
 http_request_duration_seconds_count{route="/b"} 3
 process_cpu_seconds_total 1.5
+# TYPE websocket_connections gauge
+websocket_connections 7
+# TYPE error_rate gauge
+error_rate 0.12
 "#;
 
     #[test]
     fn sums_requests_errors_and_histogram() {
-        let sample = parse_sample(TYPED, NAMES);
+        let sample = parse_sample(TYPED, &test_names());
         assert!(sample.requests_seen);
         assert_eq!(sample.requests, 103.0);
         assert_eq!(sample.errors, 6.0);
@@ -159,6 +205,15 @@ process_cpu_seconds_total 1.5
             sample.buckets,
             vec![(0.1, 50.0), (0.5, 92.0), (f64::INFINITY, 103.0)]
         );
+        assert_eq!(sample.websocket_connections, Some(7.0));
+        assert_eq!(sample.error_rate, Some(0.12));
+    }
+
+    #[test]
+    fn the_guides_error_rate_gauge_alone() {
+        let sample = parse_sample("error_rate 0.031\n", &test_names());
+        assert!(!sample.requests_seen);
+        assert_eq!(sample.error_rate, Some(0.031));
     }
 
     #[test]
@@ -168,7 +223,7 @@ process_cpu_seconds_total 1.5
                     http_request_duration_seconds_bucket{le=\"1\"} 9\n\
                     http_request_duration_seconds_bucket{le=\"+Inf\"} 10\n\
                     http_request_duration_seconds_sum 3\n";
-        let sample = parse_sample(text, NAMES);
+        let sample = parse_sample(text, &test_names());
         assert_eq!((sample.requests, sample.errors), (10.0, 2.0));
         assert_eq!(sample.buckets, vec![(1.0, 9.0), (f64::INFINITY, 10.0)]);
         assert_eq!(sample.duration_count, 10.0, "taken from the +Inf bucket");
@@ -176,7 +231,7 @@ process_cpu_seconds_total 1.5
 
     #[test]
     fn missing_metric_is_no_traffic() {
-        let sample = parse_sample("process_cpu_seconds_total 1.5\n", NAMES);
+        let sample = parse_sample("process_cpu_seconds_total 1.5\n", &test_names());
         assert!(!sample.requests_seen);
         assert_eq!(sample, TrafficSample::default());
     }

@@ -112,7 +112,7 @@ fn went_down(before: &TrafficSample, after: &TrafficSample) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::traffic::sample::{NAMES, parse_sample};
+    use crate::probe::traffic::sample::{parse_sample, test_names};
 
     /// Prometheus text with `ok` 200s and `bad` 500s so far.
     fn scrape(ok: u64, bad: u64) -> TrafficSample {
@@ -125,7 +125,7 @@ mod tests {
             (ok + bad) as f64 * 0.2,
             ok + bad
         );
-        parse_sample(&text, NAMES)
+        parse_sample(&text, &test_names())
     }
 
     fn seconds(start: Instant, n: u64) -> Instant {

@@ -1,0 +1,193 @@
+//! The agent's `/metrics` in Prometheus text format 0.0.4, prefix
+//! `greenlight_agent_`, base units. Rendered by hand from the agent's own
+//! counters: a dozen series do not need a registry, and a global recorder
+//! (the `metrics` crate's) would be shared by every agent a test or the demo
+//! runs in one process. Pure: a snapshot in, text out.
+
+use std::fmt::Write as _;
+
+use greenlight_proto::v1::CheckStatus;
+
+use super::Snapshot;
+use super::histogram::{BOUNDS, HistogramSnapshot};
+
+/// Content type of the text exposition format.
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Renders every series. `durations` is one histogram per check, in the
+/// order of `snapshot.checks`.
+pub(crate) fn render(snapshot: &Snapshot, durations: &[HistogramSnapshot]) -> String {
+    let mut out = String::with_capacity(4096);
+    // Writing to a String cannot fail.
+    let _ = render_into(&mut out, snapshot, durations);
+    out
+}
+
+fn render_into(
+    out: &mut String,
+    snapshot: &Snapshot,
+    durations: &[HistogramSnapshot],
+) -> std::fmt::Result {
+    let name = "greenlight_agent_probe_duration_seconds";
+    writeln!(
+        out,
+        "# HELP {name} How long each probe run took, timeouts included."
+    )?;
+    writeln!(out, "# TYPE {name} histogram")?;
+    for ((check, _), histogram) in snapshot.checks.iter().zip(durations) {
+        for (bound, count) in BOUNDS.iter().zip(&histogram.cumulative) {
+            writeln!(
+                out,
+                "{name}_bucket{{check=\"{check}\",le=\"{bound}\"}} {count}"
+            )?;
+        }
+        writeln!(
+            out,
+            "{name}_bucket{{check=\"{check}\",le=\"+Inf\"}} {}",
+            histogram.count
+        )?;
+        writeln!(
+            out,
+            "{name}_sum{{check=\"{check}\"}} {}",
+            histogram.sum_seconds
+        )?;
+        writeln!(out, "{name}_count{{check=\"{check}\"}} {}", histogram.count)?;
+    }
+
+    let name = "greenlight_agent_check_up";
+    writeln!(
+        out,
+        "# HELP {name} 1 while the check's newest result passes (or warns), 0 while it fails or has none."
+    )?;
+    writeln!(out, "# TYPE {name} gauge")?;
+    for (check, latest) in &snapshot.checks {
+        let Some(latest) = latest else {
+            writeln!(out, "{name}{{check=\"{check}\",component=\"\"}} 0")?;
+            continue;
+        };
+        for result in &latest.observation.results {
+            let up = u8::from(result.status() != CheckStatus::Fail);
+            let component = escape(&result.component);
+            writeln!(
+                out,
+                "{name}{{check=\"{check}\",component=\"{component}\"}} {up}"
+            )?;
+        }
+    }
+
+    let series: [(&str, &str, &str, f64); 5] = [
+        (
+            "greenlight_agent_reports_total",
+            "counter",
+            "Reports made (the newest sequence number).",
+            snapshot.reports as f64,
+        ),
+        (
+            "greenlight_agent_reports_dropped_total",
+            "counter",
+            "Reports dropped unsent because the outbox was full.",
+            snapshot.dropped as f64,
+        ),
+        (
+            "greenlight_agent_outbox_reports",
+            "gauge",
+            "Reports waiting for the aggregator's acknowledgement.",
+            snapshot.outbox_reports as f64,
+        ),
+        (
+            "greenlight_agent_aggregator_connected",
+            "gauge",
+            "1 while the report stream to the aggregator is up.",
+            f64::from(u8::from(snapshot.aggregator_connected)),
+        ),
+        (
+            "greenlight_agent_reconnects_total",
+            "counter",
+            "Connection attempts to the aggregator after the first.",
+            snapshot.reconnects as f64,
+        ),
+    ];
+    for (name, kind, help, value) in series {
+        writeln!(out, "# HELP {name} {help}")?;
+        writeln!(out, "# TYPE {name} {kind}")?;
+        writeln!(out, "{name} {value}")?;
+    }
+    Ok(())
+}
+
+/// A label value as the text format wants it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::face::{Histogram, Identity};
+    use crate::probe::{Observation, failed, passed};
+    use crate::runner::Latest;
+
+    #[test]
+    fn renders_every_series_and_parses_back() {
+        let histogram = Histogram::default();
+        histogram.observe(Duration::from_millis(3));
+        let mut database = failed("http", "down", Duration::ZERO);
+        database.component = "data\"base".into();
+        let snapshot = Snapshot {
+            identity: Identity {
+                deployment: "escashop".into(),
+                color: "green".into(),
+                instance_id: "green-1".into(),
+            },
+            checks: vec![
+                (
+                    "http",
+                    Some(Latest {
+                        observation: Observation {
+                            results: vec![passed("http", Duration::ZERO), database],
+                            counters: None,
+                        },
+                        at: SystemTime::now(),
+                    }),
+                ),
+                ("redis", None),
+            ],
+            aggregator_connected: false,
+            outbox_reports: 7,
+            dropped: 2,
+            reports: 9,
+            reconnects: 4,
+            now: SystemTime::now(),
+        };
+        let text = render(
+            &snapshot,
+            &[histogram.snapshot(), Histogram::default().snapshot()],
+        );
+        for line in [
+            "greenlight_agent_probe_duration_seconds_bucket{check=\"http\",le=\"0.005\"} 1",
+            "greenlight_agent_probe_duration_seconds_count{check=\"http\"} 1",
+            "greenlight_agent_probe_duration_seconds_count{check=\"redis\"} 0",
+            "greenlight_agent_check_up{check=\"http\",component=\"\"} 1",
+            "greenlight_agent_check_up{check=\"http\",component=\"data\\\"base\"} 0",
+            "greenlight_agent_check_up{check=\"redis\",component=\"\"} 0",
+            "greenlight_agent_reports_total 9",
+            "greenlight_agent_reports_dropped_total 2",
+            "greenlight_agent_outbox_reports 7",
+            "greenlight_agent_aggregator_connected 0",
+            "greenlight_agent_reconnects_total 4",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        let lines = text.lines().map(|line| Ok(line.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
+        assert!(scrape.samples.len() >= 10);
+    }
+}
