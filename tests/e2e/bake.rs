@@ -142,7 +142,7 @@ async fn an_error_spike_in_green_during_the_bake_rolls_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shared_redis_outage_holds_instead_of_rolling_back() {
     let shared = {
-        let mut shared = RedisServer::start()
+        let shared = RedisServer::start()
             .await
             .expect("the backends' shared Redis");
         shared.ping().await.unwrap();
