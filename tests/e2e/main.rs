@@ -8,6 +8,7 @@ mod agent_probes;
 mod aggregator_restart;
 mod bad_input;
 mod bake;
+mod deploy_configs;
 mod hooks;
 mod postgres_down;
 mod ready;
