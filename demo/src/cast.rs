@@ -17,6 +17,7 @@ const LOOPBACK: &str = "127.0.0.1:0";
 pub async fn aggregator(
     ready_after: Duration,
     redis_url: Option<String>,
+    hooks: greenlight_aggregator::hooks::HookSettings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
     let listener = greenlight_aggregator::bind(LOOPBACK.parse()?).await?;
@@ -28,6 +29,7 @@ pub async fn aggregator(
     config.defaults.traffic_window = Duration::from_secs(10);
     config.defaults.min_requests = 20;
     config.defaults.bake_for = Duration::from_secs(60);
+    config.hooks = hooks;
     config.redis = redis_url.map(|url| RedisSettings {
         url,
         verdict_ttl: Duration::from_secs(15),

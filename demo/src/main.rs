@@ -7,9 +7,11 @@
 //! - `cast`: starting the aggregator, backends and agents.
 //! - `timeline`: printing events with the time since the start.
 //! - `story`: the scripted steps.
+//! - `switch`: the hook that moves the demo's traffic.
 
 mod cast;
 mod story;
+mod switch;
 mod timeline;
 
 use std::process::ExitCode;
@@ -40,10 +42,22 @@ pub struct Args {
     /// Show the components' own logs (info level) on stderr.
     #[arg(long)]
     verbose: bool,
+    /// Internal: run as the aggregator's switch hook, recording the switch in FILE.
+    #[arg(long, value_name = "FILE", hide = true)]
+    switch_hook: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(record) = &args.switch_hook {
+        return match switch::run_hook(record) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("greenlight-demo --switch-hook: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     // The timeline says what matters; --verbose shows the components' own logs.
     let level = if args.verbose { "info" } else { "off" };
     tracing_subscriber::fmt()

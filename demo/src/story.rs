@@ -36,8 +36,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     println!();
 
-    let aggregator =
-        cast::aggregator(args.ready_after, args.redis_url.clone(), shutdown.clone()).await?;
+    let scratch = std::env::temp_dir().join(format!("greenlight-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let record = scratch.join("traffic");
+    let hooks = crate::switch::hooks(&record)?;
+    let aggregator = cast::aggregator(
+        args.ready_after,
+        args.redis_url.clone(),
+        hooks,
+        shutdown.clone(),
+    )
+    .await?;
     timeline.say(format!(
         "aggregator up on {aggregator} (gRPC); readiness window {:?}",
         args.ready_after
@@ -98,10 +107,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         v.phase() == Phase::Baking
     })
     .await?;
-    timeline.say(format!(
-        "traffic: 100% -> {} (live). Rollback triggers are armed for the bake window.",
-        color_name(baking.live())
-    ));
+    match crate::switch::wait_for_switch(&record, "cutover").await {
+        Some((to, epoch, _)) => timeline.say(format!(
+            "traffic: 100% -> {to} (live), switched by the aggregator's cutover hook for epoch {epoch}. Rollback triggers are armed for the bake."
+        )),
+        None => timeline.say(format!(
+            "traffic: the cutover hook did not report; the verdict says live is {}",
+            color_name(baking.live())
+        )),
+    }
     settle(&timeline, &mut verdicts, Duration::from_secs(3)).await;
 
     timeline.step(
@@ -121,24 +135,35 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         v.decision() == Decision::Rollback
     })
     .await?;
+    let decided_in = rolled_back
+        .transitions
+        .iter()
+        .rev()
+        .find(|t| t.to() == Phase::RolledBack)
+        .map_or(rolled_back.epoch, |t| t.epoch);
     timeline.say(format!(
-        "ROLLBACK decided {:.1} s after the fault (epoch {}), nobody acted. greenlight says why:",
+        "ROLLBACK decided {:.1} s after the fault (epoch {decided_in}), nobody acted. greenlight says why:",
         timeline.elapsed() - injected_at,
-        rolled_back.epoch
     ));
     for reason in &rolled_back.reasons {
         println!("           - {}", reason.message);
     }
-    timeline.say(format!(
-        "traffic: 100% -> {} (live) again. (The switch script hook arrives with deploy/switch-traffic.)",
-        color_name(rolled_back.live())
-    ));
+    match crate::switch::wait_for_switch(&record, "rollback").await {
+        Some((to, epoch, _)) => timeline.say(format!(
+            "traffic: 100% -> {to} (live) again, switched by the rollback hook for epoch {epoch}, without anyone acting. (In production the hook is deploy/switch-traffic.)"
+        )),
+        None => timeline.say(format!(
+            "traffic: the rollback hook did not report; the verdict says live is {}",
+            color_name(rolled_back.live())
+        )),
+    }
     println!();
     timeline.say("story complete. Ask the same questions yourself against a running aggregator:");
     println!(
         "           greenlight verdict escashop   greenlight wait escashop --until ready   greenlight watch escashop"
     );
     shutdown.cancel();
+    let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
 
