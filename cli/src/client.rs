@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use greenlight_proto::v1::verdict_service_client::VerdictServiceClient;
+use greenlight_proto::v1::{GetVerdictRequest, Verdict};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::exit::{Failure, USAGE};
@@ -45,4 +46,23 @@ fn source_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The current verdict of one deployment, within `timeout`.
+pub async fn fetch_verdict(
+    address: &str,
+    timeout: Duration,
+    deployment: &str,
+) -> Result<Verdict, Failure> {
+    let mut connection = connect(address, timeout).await?;
+    let request = GetVerdictRequest {
+        deployment: deployment.to_string(),
+    };
+    Ok(
+        tokio::time::timeout(timeout, connection.verdicts.get_verdict(request))
+            .await
+            .map_err(|_| Failure::unreachable(address, "no answer in time"))?
+            .map_err(|status| Failure::from_status(address, &status))?
+            .into_inner(),
+    )
 }

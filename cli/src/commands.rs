@@ -3,11 +3,9 @@
 use std::time::Duration;
 
 use greenlight_proto::json::VerdictJson;
-use greenlight_proto::v1::{
-    Decision, GetVerdictRequest, ListDeploymentsRequest, WatchVerdictsRequest,
-};
+use greenlight_proto::v1::{Decision, ListDeploymentsRequest, WatchVerdictsRequest};
 
-use crate::client::connect;
+use crate::client::{connect, fetch_verdict};
 use crate::exit::{DOES_NOT_HOLD, Failure};
 use crate::render;
 
@@ -47,15 +45,7 @@ pub async fn verdict(
     deployment: &str,
     json: bool,
 ) -> Result<(), Failure> {
-    let mut connection = connect(address, timeout).await?;
-    let request = GetVerdictRequest {
-        deployment: deployment.to_string(),
-    };
-    let verdict = tokio::time::timeout(timeout, connection.verdicts.get_verdict(request))
-        .await
-        .map_err(|_| Failure::unreachable(address, "no answer in time"))?
-        .map_err(|status| Failure::from_status(address, &status))?
-        .into_inner();
+    let verdict = fetch_verdict(address, timeout, deployment).await?;
     if json {
         println!("{}", render::json(&verdict));
     } else {

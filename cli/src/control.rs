@@ -3,12 +3,11 @@
 use std::time::Duration;
 
 use greenlight_proto::v1::{
-    ControlResponse, CutoverRequest, GetVerdictRequest, PauseRequest, ResumeRequest,
-    RollbackRequest,
+    ControlResponse, CutoverRequest, PauseRequest, ResumeRequest, RollbackRequest,
 };
 use tonic::Response;
 
-use crate::client::connect;
+use crate::client::{connect, fetch_verdict};
 use crate::exit::Failure;
 use crate::render;
 
@@ -100,15 +99,7 @@ pub async fn history(
     deployment: &str,
     json: bool,
 ) -> Result<(), Failure> {
-    let mut connection = connect(address, timeout).await?;
-    let request = GetVerdictRequest {
-        deployment: deployment.to_string(),
-    };
-    let verdict = tokio::time::timeout(timeout, connection.verdicts.get_verdict(request))
-        .await
-        .map_err(|_| Failure::unreachable(address, "no answer in time"))?
-        .map_err(|status| Failure::from_status(address, &status))?
-        .into_inner();
+    let verdict = fetch_verdict(address, timeout, deployment).await?;
     let doc = greenlight_proto::json::VerdictJson::from(&verdict);
     if json {
         println!(

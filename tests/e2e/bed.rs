@@ -204,3 +204,93 @@ impl Bed {
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
+
+/// A blue and a green simulated backend, each with its agent (http and
+/// traffic checks, plus `redis` when given), running until dropped.
+pub struct Pair {
+    pub green: String,
+    /// Kept alive for the pair's lifetime.
+    _processes: Vec<Process>,
+}
+
+impl Bed {
+    pub async fn pair(&self, redis: Option<&str>) -> Pair {
+        let (blue_backend, blue) = self.backend("blue", "v3.0.0").await;
+        let (green_backend, green) = self.backend("green", "v3.1.0").await;
+        let deps = || Dependencies {
+            postgres: None,
+            redis,
+        };
+        let blue_agent = self.agent("blue", "blue-1", &blue, deps(), "500ms");
+        let green_agent = self.agent("green", "green-1", &green, deps(), "500ms");
+        Pair {
+            green,
+            _processes: vec![blue_backend, green_backend, blue_agent, green_agent],
+        }
+    }
+
+    /// Waits for READY, then asks for the cutover (the gRPC call) and waits
+    /// for the bake to start.
+    pub async fn cut_over_when_ready(&self) -> Verdict {
+        self.verdict_where("green READY", SETTLE, |v| {
+            v.decision() == greenlight_proto::v1::Decision::Ready
+        })
+        .await;
+        let mut client = self.verdict_client().await;
+        let answer = client
+            .cutover(greenlight_proto::v1::CutoverRequest {
+                deployment: DEPLOYMENT.into(),
+                force: false,
+                requested_by: "e2e".into(),
+            })
+            .await
+            .expect("cutover of a READY candidate is accepted")
+            .into_inner();
+        assert!(answer.accepted, "{answer:?}");
+        self.verdict_where("baking", SETTLE, |v| {
+            v.phase() == greenlight_proto::v1::Phase::Baking
+        })
+        .await
+    }
+}
+
+/// Sets a simulated backend's fault switches (`PUT /control`).
+pub async fn set_switches(backend: &str, json: &str) {
+    let response = reqwest::Client::new()
+        .put(format!("http://{backend}/control"))
+        .body(json.to_string())
+        .send()
+        .await
+        .expect("the backend's control endpoint answers");
+    assert!(
+        response.status().is_success(),
+        "{json}: {}",
+        response.status()
+    );
+}
+
+/// The deployment's history stream entries of one `kind` (verdict, action,
+/// hook, alert), oldest first.
+pub async fn history(redis_url: &str, kind: &str) -> Vec<redis::streams::StreamId> {
+    use redis::AsyncCommands;
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let reply: redis::streams::StreamRangeReply = connection
+        .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
+        .await
+        .unwrap();
+    reply
+        .ids
+        .into_iter()
+        .filter(|entry| entry.get::<String>("kind").as_deref() == Some(kind))
+        .collect()
+}
+
+/// The `field` of each history entry of `kind`.
+pub async fn history_field(redis_url: &str, kind: &str, field: &str) -> Vec<String> {
+    history(redis_url, kind)
+        .await
+        .iter()
+        .filter_map(|entry| entry.get::<String>(field))
+        .collect()
+}

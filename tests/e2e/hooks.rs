@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use greenlight_proto::v1::{Decision, Phase};
 use greenlight_testbed::{RedisServer, eventually};
-use redis::AsyncCommands;
 
-use crate::bed::{Bed, DEPLOYMENT, Dependencies, SETTLE};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, history, set_switches};
 
 const RULES: &str = "ready_after = \"2s\"\ntraffic_window = \"10s\"\nmin_requests = 20\n";
 
@@ -17,20 +16,6 @@ fn hooks(cutover: &str, rollback: &str) -> String {
     format!(
         "[deployments.{DEPLOYMENT}]\nlive = \"blue\"\n[hooks.cutover]\ncommand = {cutover}\ntimeout = \"1s\"\nretries = 0\n[hooks.rollback]\ncommand = {rollback}\ntimeout = \"10s\"\nretries = 1\nbackoff = \"100ms\"\n"
     )
-}
-
-async fn history(redis: &RedisServer, kind: &str) -> Vec<redis::streams::StreamId> {
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let reply: redis::streams::StreamRangeReply = connection
-        .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
-        .await
-        .unwrap();
-    reply
-        .ids
-        .into_iter()
-        .filter(|entry| entry.get::<String>("kind").as_deref() == Some(kind))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,14 +55,7 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
     );
     let config = format!("{RULES}{}", hooks("[\"sleep\", \"600\"]", &rollback));
     let _aggregator = bed.aggregator_with(Some(&redis.url()), &config).await;
-    let (_blue_backend, blue) = bed.backend("blue", "v3.0.0").await;
-    let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
-    let none = || Dependencies {
-        postgres: None,
-        redis: None,
-    };
-    let _blue_agent = bed.agent("blue", "blue-1", &blue, none(), "500ms");
-    let _green_agent = bed.agent("green", "green-1", &green, none(), "500ms");
+    let pair = bed.pair(None).await;
     bed.verdict_where("green READY", SETTLE, |v| v.decision() == Decision::Ready)
         .await;
 
@@ -87,7 +65,7 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
 
     // The cutover hook hangs: killed at its 1 s timeout, recorded, alerted.
     let failed = eventually("the hung hook's record", SETTLE, || async {
-        history(&redis, "hook")
+        history(&redis.url(), "hook")
             .await
             .into_iter()
             .find(|entry| entry.get::<String>("action").as_deref() == Some("cutover"))
@@ -103,24 +81,21 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
     println!("hung hook killed after {duration} ms (timeout 1000 ms)");
     assert!(duration >= 1000, "{duration}");
     let alert = eventually("the hook's alert", SETTLE, || async {
-        history(&redis, "alert").await.into_iter().find(|entry| {
-            entry
-                .get::<String>("summary")
-                .is_some_and(|s| s.contains("cutover hook failed"))
-        })
+        history(&redis.url(), "alert")
+            .await
+            .into_iter()
+            .find(|entry| {
+                entry
+                    .get::<String>("summary")
+                    .is_some_and(|s| s.contains("cutover hook failed"))
+            })
     })
     .await;
     assert_eq!(alert.get::<String>("severity").as_deref(), Some("critical"));
 
     // The next decision still works: an error spike rolls back and the
     // rollback hook runs with the decision in its environment.
-    let response = reqwest::Client::new()
-        .put(format!("http://{green}/control"))
-        .body(r#"{"error_ratio": 0.3}"#)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    set_switches(&pair.green, r#"{"error_ratio": 0.3}"#).await;
     let rolled_back = bed
         .verdict_where("ROLLBACK", SETTLE, |v| v.phase() == Phase::RolledBack)
         .await;
@@ -146,7 +121,7 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
     let verdict: serde_json::Value = serde_json::from_str(written.lines().nth(1).unwrap()).unwrap();
     assert_eq!(verdict["decision"], "ROLLBACK");
     let ok = eventually("the rollback hook's record", SETTLE, || async {
-        history(&redis, "hook")
+        history(&redis.url(), "hook")
             .await
             .into_iter()
             .find(|entry| entry.get::<String>("action").as_deref() == Some("rollback"))

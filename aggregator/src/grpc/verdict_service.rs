@@ -122,11 +122,7 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = requester(&request.requested_by);
-        let reason = if request.reason.trim().is_empty() {
-            "no reason given".to_string()
-        } else {
-            request.reason
-        };
+        let reason = given_reason(request.reason);
         self.control(|engine, now| engine.rollback(&request.deployment, &reason, &by, now))
     }
 
@@ -137,11 +133,7 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = requester(&request.requested_by);
-        let reason = if request.reason.trim().is_empty() {
-            "no reason given".to_string()
-        } else {
-            request.reason
-        };
+        let reason = given_reason(request.reason);
         self.control(|engine, now| engine.pause(&request.deployment, &reason, &by, now))
     }
 
@@ -179,6 +171,14 @@ impl VerdictApi {
                 })
             }
         }
+    }
+}
+
+fn given_reason(reason: String) -> String {
+    if reason.trim().is_empty() {
+        "no reason given".to_string()
+    } else {
+        reason
     }
 }
 
