@@ -13,6 +13,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REQUIRED=(
     "redis-server:/usr/bin/redis-server"
     "postgresql:/usr/lib/postgresql/*/bin/initdb"
+    "haproxy:/usr/sbin/haproxy"
+    "nginx:/usr/sbin/nginx"
+    "socat:/usr/bin/socat"
 )
 
 say() { printf '==> %s\n' "$*"; }

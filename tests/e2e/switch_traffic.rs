@@ -1,1 +1,25 @@
-//! deploy/switch-traffic against real HAProxy and nginx (issue 5); filled in by the switch work.
+//! Acceptance of `deploy/switch-traffic` (issue 5) against a real HAProxy and
+//! a real nginx from Debian, each run by the test on free loopback ports from
+//! the shipped `deploy/haproxy/haproxy.cfg` and `deploy/nginx/` configs, in
+//! front of two simulated backends that stamp every answer with their color.
+//!
+//! - `under_load`: 30 switches through HAProxy under keep-alive load, zero
+//!   failed requests and every later request from the new color; the same
+//!   through nginx's reload, printed beside it.
+//! - `gate`: a cutover waits for READY (a real aggregator and agent); the
+//!   aggregator down is exit 3, while a rollback and `--force` still switch.
+//! - `refusals`: a wrong argument, a missing socket, a broken nginx config, a
+//!   DOWN target, an old epoch: a clear error and traffic left where it was.
+//! - `restart`: HAProxy restarted after a switch keeps the switched state.
+//!
+//! Support: `script` runs the switch script, `haproxy` and `nginx` start the
+//! load balancers, `load` is the keep-alive load.
+
+mod gate;
+mod haproxy;
+mod load;
+mod nginx;
+mod refusals;
+mod restart;
+mod script;
+mod under_load;
