@@ -53,6 +53,16 @@ impl Bed {
 
     /// The same, with `defaults` (TOML lines) for every deployment.
     pub async fn aggregator_with(&self, redis_url: Option<&str>, defaults: &str) -> Process {
+        self.aggregator_with_env(redis_url, defaults, &[]).await
+    }
+
+    /// The same, with more environment (its hooks inherit it).
+    pub async fn aggregator_with_env(
+        &self,
+        redis_url: Option<&str>,
+        defaults: &str,
+        env: &[(&str, &str)],
+    ) -> Process {
         let redis = redis_url
             .map(|url| format!("[redis]\nurl = \"{url}\"\nverdict_ttl = \"10s\"\n"))
             .unwrap_or_default();
@@ -63,10 +73,12 @@ impl Bed {
                 self.aggregator_port
             ),
         );
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", "info"));
         let process = Process::spawn(
             binary("greenlight-aggregator"),
             &["--config", path_str(&config)],
-            &[("RUST_LOG", "info")],
+            &env,
         )
         .expect("starting greenlight-aggregator");
         process
@@ -77,6 +89,17 @@ impl Bed {
 
     /// Starts a simulated backend sending itself 20 requests a second.
     pub async fn backend(&self, color: &str, version: &str) -> (Process, String) {
+        self.backend_with_load(color, version, 20).await
+    }
+
+    /// The same, sending itself `rps` requests a second.
+    pub async fn backend_with_load(
+        &self,
+        color: &str,
+        version: &str,
+        rps: u32,
+    ) -> (Process, String) {
+        let rps = rps.to_string();
         let process = Process::spawn(
             binary("greenlight-simbackend"),
             &[
@@ -85,7 +108,7 @@ impl Bed {
                 "--version",
                 version,
                 "--self-load-rps",
-                "20",
+                &rps,
             ],
             &[],
         )

@@ -11,10 +11,13 @@
 //! - `refusals`: a wrong argument, a missing socket, a broken nginx config, a
 //!   DOWN target, an old epoch: a clear error and traffic left where it was.
 //! - `restart`: HAProxy restarted after a switch keeps the switched state.
+//! - `full_story`: the aggregator cuts over and rolls back through the
+//!   script by itself; the time from fault to switch is printed.
 //!
 //! Support: `script` runs the switch script, `haproxy` and `nginx` start the
 //! load balancers, `load` is the keep-alive load.
 
+mod full_story;
 mod gate;
 mod haproxy;
 mod load;

@@ -118,6 +118,11 @@ impl Script {
         self
     }
 
+    /// The variables the script runs with (an aggregator's hooks inherit them).
+    pub fn env(&self) -> &[(String, String)] {
+        &self.env
+    }
+
     pub fn log_path(&self) -> PathBuf {
         PathBuf::from(self.var("DEPLOYMENTS_LOG").expect("set in new()"))
     }
