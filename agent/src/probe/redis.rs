@@ -21,7 +21,16 @@ pub(crate) struct RedisProbe {
     /// For logs, without the password.
     target: String,
     connection: Option<MultiplexedConnection>,
+    /// Rounds since INFO was last asked; its reply (kilobytes) is parsed
+    /// only every `EXTRAS_EVERY` rounds and repeated in between: memory and
+    /// clients do not need one-second resolution, and this is the agent's
+    /// costliest step after the handshake-heavy checks.
+    rounds_since_info: u32,
+    last_info: (u64, u32, String),
 }
+
+/// How often the INFO extras are refreshed, in rounds.
+const EXTRAS_EVERY: u32 = 10;
 
 impl RedisProbe {
     pub(crate) fn new(check: &RedisCheck) -> Self {
@@ -29,6 +38,8 @@ impl RedisProbe {
             client: check.client.clone(),
             target: redacted(&check.url),
             connection: None,
+            rounds_since_info: EXTRAS_EVERY,
+            last_info: (0, 0, String::new()),
         }
     }
 
@@ -81,13 +92,22 @@ impl RedisProbe {
         };
         // Extras for the aggregator's shared-dependency view; a server that
         // refuses INFO (ACLs) still passes the check.
-        let info: Result<InfoDict, RedisError> =
-            redis::cmd("INFO").query_async(&mut connection).await;
-        if let Ok(info) = info {
-            detail.used_memory_bytes = info.get("used_memory").unwrap_or(0);
-            detail.connected_clients = info.get("connected_clients").unwrap_or(0);
-            detail.role = info.get("role").unwrap_or_default();
+        if self.rounds_since_info >= EXTRAS_EVERY {
+            let info: Result<InfoDict, RedisError> =
+                redis::cmd("INFO").query_async(&mut connection).await;
+            if let Ok(info) = info {
+                self.last_info = (
+                    info.get("used_memory").unwrap_or(0),
+                    info.get("connected_clients").unwrap_or(0),
+                    info.get("role").unwrap_or_default(),
+                );
+            }
+            self.rounds_since_info = 0;
         }
+        self.rounds_since_info += 1;
+        detail.used_memory_bytes = self.last_info.0;
+        detail.connected_clients = self.last_info.1;
+        detail.role = self.last_info.2.clone();
         let mut result = passed(CHECK, started.elapsed());
         result.observed_value = round_trip.as_secs_f64();
         result.observed_unit = "seconds".to_string();
