@@ -42,10 +42,7 @@ impl Engine {
         by: &str,
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
-        let deployment = self
-            .deployments
-            .get_mut(name)
-            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        let deployment = self.named(name)?;
         if deployment.settings.dry_run {
             return Err(ControlError::DryRun(name.to_string()));
         }
@@ -84,10 +81,7 @@ impl Engine {
         by: &str,
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
-        let deployment = self
-            .deployments
-            .get_mut(name)
-            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        let deployment = self.named(name)?;
         if deployment.settings.dry_run {
             return Err(ControlError::DryRun(name.to_string()));
         }
@@ -117,10 +111,7 @@ impl Engine {
         by: &str,
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
-        let deployment = self
-            .deployments
-            .get_mut(name)
-            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        let deployment = self.named(name)?;
         deployment.life.paused = Some(format!("{reason} (by {by})"));
         let evaluation = deployment.evaluate(now);
         Ok(self.control_outcome(
@@ -137,13 +128,16 @@ impl Engine {
         by: &str,
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
-        let deployment = self
-            .deployments
-            .get_mut(name)
-            .ok_or_else(|| ControlError::NotFound(name.to_string()))?;
+        let deployment = self.named(name)?;
         deployment.life.paused = None;
         let evaluation = deployment.evaluate(now);
         Ok(self.control_outcome(name, evaluation, now, &format!("resumed by {by}")))
+    }
+
+    fn named(&mut self, name: &str) -> Result<&mut super::deployment::Deployment, ControlError> {
+        self.deployments
+            .get_mut(name)
+            .ok_or_else(|| ControlError::NotFound(name.to_string()))
     }
 
     fn control_outcome(
