@@ -123,20 +123,7 @@ async fn a_bad_aggregator_config_exits_2_naming_file_key_and_reason() {
         ("colour = \"blue\"\n", "colour", "unknown field"),
     ];
     for (text, key, reason) in cases {
-        let path = bed.dir.path().join("bad.toml");
-        std::fs::write(&path, text).unwrap();
-        let process = Process::spawn(
-            binary("greenlight-aggregator"),
-            &["--config", path.to_str().unwrap()],
-            &[],
-        )
-        .unwrap();
-        let status = process
-            .wait_exit(Duration::from_secs(30))
-            .await
-            .expect("a bad config exits at once");
-        let output = process.output_so_far();
-        assert_eq!(status.code(), Some(2), "{text}: {output}");
+        let output = refused_config(&bed, "greenlight-aggregator", "bad.toml", text).await;
         assert!(output.contains("bad.toml"), "names the file: {output}");
         assert!(output.contains(key), "names the key {key}: {output}");
         assert!(output.contains(reason), "says why ({reason}): {output}");
@@ -161,20 +148,23 @@ async fn a_bad_agent_config_exits_2_naming_the_key() {
         ),
     ];
     for (text, key) in cases {
-        let path = bed.dir.path().join("agent.toml");
-        std::fs::write(&path, text).unwrap();
-        let process = Process::spawn(
-            binary("greenlight-agent"),
-            &["--config", path.to_str().unwrap()],
-            &[],
-        )
-        .unwrap();
-        let status = process
-            .wait_exit(Duration::from_secs(30))
-            .await
-            .expect("a bad config exits at once");
-        let output = process.output_so_far();
-        assert_eq!(status.code(), Some(2), "{text}: {output}");
+        let output = refused_config(&bed, "greenlight-agent", "agent.toml", text).await;
         assert!(output.contains(key), "names the key {key}: {output}");
     }
+}
+
+/// Runs `program --config FILE` with `text` in FILE; asserts exit 2 and
+/// returns what it printed.
+async fn refused_config(bed: &Bed, program: &str, file: &str, text: &str) -> String {
+    let path = bed.dir.path().join(file);
+    std::fs::write(&path, text).unwrap();
+    let process =
+        Process::spawn(binary(program), &["--config", path.to_str().unwrap()], &[]).unwrap();
+    let status = process
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("a bad config exits at once");
+    let output = process.output_so_far();
+    assert_eq!(status.code(), Some(2), "{text}: {output}");
+    output
 }
