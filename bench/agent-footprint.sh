@@ -68,7 +68,7 @@ usage: bash bench/agent-footprint.sh [options]
                    BB_PID and WORK (the temp dir) in its environment, e.g.
                    --hook 'strace -c -f -p $AGENT_PID -o $WORK/strace.txt'
                    or 'perf record -g -p $AGENT_PID -o $WORK/perf.data';
-                   it is stopped (SIGINT, then SIGTERM) when the window ends
+                   it is stopped (SIGINT, SIGKILL 5 s later) when the window ends
   -h, --help       this text
 
 Exit status: 0 when the measurement ran (whether the targets were met or
