@@ -42,10 +42,7 @@ impl Engine {
         by: &str,
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
-        let deployment = self.named(name)?;
-        if deployment.settings.dry_run {
-            return Err(ControlError::DryRun(name.to_string()));
-        }
+        let deployment = self.acting_on(name)?;
         if deployment.life.stage != Stage::PreCutover {
             return Err(ControlError::WrongPhase(format!(
                 "{name} is {}: traffic is already on {}; cutover is for a READY candidate",
@@ -81,10 +78,7 @@ impl Engine {
         by: &str,
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
-        let deployment = self.named(name)?;
-        if deployment.settings.dry_run {
-            return Err(ControlError::DryRun(name.to_string()));
-        }
+        let deployment = self.acting_on(name)?;
         match deployment.life.stage {
             Stage::PreCutover | Stage::RolledBack => {
                 let message = format!(
@@ -138,6 +132,18 @@ impl Engine {
         self.deployments
             .get_mut(name)
             .ok_or_else(|| ControlError::NotFound(name.to_string()))
+    }
+
+    /// A deployment the engine may act on: not in dry-run mode.
+    fn acting_on(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut super::deployment::Deployment, ControlError> {
+        let deployment = self.named(name)?;
+        if deployment.settings.dry_run {
+            return Err(ControlError::DryRun(name.to_string()));
+        }
+        Ok(deployment)
     }
 
     fn control_outcome(
