@@ -292,15 +292,17 @@ wait_port() {
     done
 }
 
-# A free loopback port: random in 20000..59999, nothing listening, not
-# handed out before in this run, never 5432 or 6379.
+# A free loopback port: random in 20000..32767, nothing listening, not
+# handed out before in this run, never 5432 or 6379. Below Linux's
+# ephemeral range (32768..60999): a port there can be taken meanwhile as the
+# local end of some outgoing connection, and PostgreSQL then fails to bind.
 # Sets the variable named $1 (not a $(...) subshell, which would forget
 # what it handed out).
 HANDED=" "
 free_port() {
     local port tries
     for ((tries = 0; tries < 200; tries++)); do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 12768))
         [[ $HANDED == *" $port "* ]] && continue
         listening "$port" && continue
         HANDED+="$port "

@@ -124,7 +124,9 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     // The stream only ends early on an unusable address; then stop probing too.
     let stop = shutdown.child_token();
     let tasks = TaskTracker::new();
-    let checks = runner::spawn_checks(probes, &tasks, &stop);
+    // The checks' rounds and the reports share one time grid.
+    let start = tokio::time::Instant::now();
+    let checks = runner::spawn_checks(probes, start, &tasks, &stop);
     let status = Arc::new(StreamStatus::default());
     if let Some(listener) = listener {
         let face = Arc::new(Face {
@@ -140,7 +142,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         tasks.spawn(face::serve(listener, face, tasks.clone(), stop.clone()));
     }
     let latest = checks.into_iter().map(|check| check.latest).collect();
-    let reporter = Reporter::new(latest, config.interval, outbox.clone());
+    let reporter = Reporter::new(latest, config.interval, start, outbox.clone());
     let stream = async {
         let streamed = run_stream(target, outbox, &status, stop.clone()).await;
         stop.cancel();

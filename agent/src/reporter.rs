@@ -2,14 +2,17 @@
 //! number the report (1, 2, 3, ... without gaps) and put it in the outbox.
 //! It never waits for a probe (each runs on its own schedule, see
 //! `runner`) nor for the aggregator, so reports keep their pace while a
-//! dependency hangs or the stream is down.
+//! dependency hangs or the stream is down. Reports fall a tenth of an
+//! interval after the checks' rounds (they share one grid, see `runner`),
+//! so a report carries results a few milliseconds old rather than up to an
+//! interval.
 
 use std::time::{Duration, SystemTime};
 
 use greenlight_proto::time::to_timestamp;
 use greenlight_proto::v1::Report;
 use tokio::sync::watch;
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::SharedOutbox;
@@ -19,6 +22,8 @@ pub(crate) struct Reporter {
     /// Each check's newest result, in report order.
     checks: Vec<watch::Receiver<Option<Latest>>>,
     interval: Duration,
+    /// The checks' first round; reports follow each round.
+    start: Instant,
     outbox: SharedOutbox,
     /// The last report's sequence; 0 before the first.
     sequence: u64,
@@ -28,11 +33,13 @@ impl Reporter {
     pub(crate) fn new(
         checks: Vec<watch::Receiver<Option<Latest>>>,
         interval: Duration,
+        start: Instant,
         outbox: SharedOutbox,
     ) -> Self {
         Reporter {
             checks,
             interval,
+            start,
             outbox,
             sequence: 0,
         }
@@ -52,7 +59,7 @@ impl Reporter {
             _ = shutdown.cancelled() => return,
             () = first_results => {}
         }
-        let mut ticker = tokio::time::interval(self.interval);
+        let mut ticker = tokio::time::interval_at(self.first_report(Instant::now()), self.interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -62,6 +69,15 @@ impl Reporter {
             let report = self.next_report();
             self.outbox.push(report);
         }
+    }
+
+    /// The first report time at or after `now`: a tenth of an interval
+    /// after a round of the checks.
+    fn first_report(&self, now: Instant) -> Instant {
+        let first = self.start + self.interval / 10;
+        let behind = now.saturating_duration_since(first);
+        let rounds = behind.as_nanos().div_ceil(self.interval.as_nanos().max(1));
+        first + self.interval * u32::try_from(rounds).unwrap_or(u32::MAX)
     }
 
     /// The next report, from every check's newest result.
@@ -96,12 +112,12 @@ mod tests {
     async fn reports_every_interval_with_consecutive_sequences() {
         let outbox = SharedOutbox::new(100);
         let interval = Duration::from_secs(1);
-        let reporter = Reporter::new(Vec::new(), interval, outbox.clone());
-        let shutdown = CancellationToken::new();
         let started = Instant::now();
+        let reporter = Reporter::new(Vec::new(), interval, started, outbox.clone());
+        let shutdown = CancellationToken::new();
         let task = tokio::spawn(reporter.run(shutdown.clone()));
 
-        // The first tick is immediate, then one per second: 0 s, 1 s, ... 4 s.
+        // A tenth of an interval after each round: 0.1 s, 1.1 s, ... 4.1 s.
         tokio::time::sleep(Duration::from_millis(4500)).await;
         shutdown.cancel();
         task.await.unwrap();
@@ -112,11 +128,27 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
+    #[test]
+    fn reports_fall_a_tenth_of_an_interval_after_a_round() {
+        let start = Instant::now();
+        let reporter = Reporter::new(
+            Vec::new(),
+            Duration::from_secs(1),
+            start,
+            SharedOutbox::new(1),
+        );
+        let at = |millis| reporter.first_report(start + Duration::from_millis(millis)) - start;
+        assert_eq!(at(0), Duration::from_millis(100));
+        assert_eq!(at(100), Duration::from_millis(100));
+        assert_eq!(at(101), Duration::from_millis(1100));
+        assert_eq!(at(2500), Duration::from_millis(3100));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_full_outbox_counts_what_it_dropped() {
         let outbox = SharedOutbox::new(2);
         let interval = Duration::from_millis(100);
-        let reporter = Reporter::new(Vec::new(), interval, outbox.clone());
+        let reporter = Reporter::new(Vec::new(), interval, Instant::now(), outbox.clone());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(reporter.run(shutdown.clone()));
         tokio::time::sleep(Duration::from_millis(450)).await;
@@ -135,7 +167,12 @@ mod tests {
         let (slow, slow_latest) = watch::channel(None);
         let (fast, fast_latest) = watch::channel(None);
         let interval = Duration::from_secs(1);
-        let reporter = Reporter::new(vec![slow_latest, fast_latest], interval, outbox.clone());
+        let reporter = Reporter::new(
+            vec![slow_latest, fast_latest],
+            interval,
+            Instant::now(),
+            outbox.clone(),
+        );
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(reporter.run(shutdown.clone()));
         let latest = |error: &str| {
@@ -148,8 +185,9 @@ mod tests {
         fast.send_replace(latest("fast 1"));
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(outbox.lock().len(), 0, "no report before every check spoke");
+        // Reports follow the rounds at 2.1 s and 3.1 s.
         slow.send_replace(latest("slow 1"));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
         fast.send_replace(latest("fast 2"));
         tokio::time::sleep(Duration::from_millis(1000)).await;
         shutdown.cancel();

@@ -39,9 +39,13 @@ pub(crate) struct CheckHandle {
     pub(crate) durations: Arc<Histogram>,
 }
 
-/// Starts one task per probe on `tracker`; they stop at `shutdown`.
+/// Starts one task per probe on `tracker`; they stop at `shutdown`. Every
+/// check's rounds fall on the same grid from `start` (`start + k *
+/// interval`), so checks that share an interval wake the agent once, not
+/// once each.
 pub(crate) fn spawn_checks(
     probes: Vec<(Probe, Schedule)>,
+    start: Instant,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> Vec<CheckHandle> {
@@ -61,7 +65,7 @@ pub(crate) fn spawn_checks(
                 durations: handle.durations.clone(),
                 last_status: HashMap::new(),
             };
-            tracker.spawn(runner.run(shutdown.clone()));
+            tracker.spawn(runner.run(start, shutdown.clone()));
             handle
         })
         .collect()
@@ -80,8 +84,8 @@ impl Runner {
     /// Runs the probe every interval until `shutdown`. A run that overruns
     /// (it cannot by much: the timeout is at most the interval) delays the
     /// next one rather than bunching runs up.
-    async fn run(mut self, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval(self.schedule.interval);
+    async fn run(mut self, start: Instant, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval_at(start, self.schedule.interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -194,7 +198,7 @@ mod tests {
             .collect();
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let handles = spawn_checks(probes, &tracker, &shutdown);
+        let handles = spawn_checks(probes, Instant::now(), &tracker, &shutdown);
         let (postgres, http) = (&handles[0], &handles[1]);
         assert_eq!((postgres.name, http.name), ("postgres", "http"));
 

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use greenlight_proto::v1::Color;
-use reqwest::Url;
+use url::Url;
 
 pub use error::ConfigError;
 pub use load::{ENV_PREFIX, Overrides};

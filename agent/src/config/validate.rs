@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use greenlight_proto::names::parse_color;
-use reqwest::Url;
+use url::Url;
 
 use super::settings::AgentSettings;
 use super::validate_checks::validate_checks;

@@ -31,12 +31,6 @@ pub(crate) use self::websocket::WebsocketProbe;
 /// A probe could not be set up (before any probing happens).
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeSetupError {
-    #[error("cannot build the HTTP client for the {check} check: {source}")]
-    HttpClient {
-        check: &'static str,
-        #[source]
-        source: reqwest::Error,
-    },
     #[error("cannot read this host's process table for the process check: {0}")]
     ProcessTable(String),
 }
@@ -108,20 +102,13 @@ impl Probe {
         check: &CheckConfig,
         connections: &ActiveConnections,
     ) -> Result<Probe, ProbeSetupError> {
-        let timeout = check.schedule.timeout;
         Ok(match &check.target {
             CheckTarget::Postgres(target) => Probe::Postgres(PostgresProbe::new(target)),
             CheckTarget::Redis(target) => Probe::Redis(RedisProbe::new(target)),
-            CheckTarget::Http(target) => Probe::Http(HttpProbe::new(
-                target.clone(),
-                timeout,
-                connections.clone(),
-            )?),
-            CheckTarget::Traffic(target) => Probe::Traffic(TrafficProbe::new(
-                target.clone(),
-                timeout,
-                connections.clone(),
-            )?),
+            CheckTarget::Http(target) => Probe::Http(HttpProbe::new(target, connections.clone())),
+            CheckTarget::Traffic(target) => {
+                Probe::Traffic(TrafficProbe::new(target.clone(), connections.clone()))
+            }
             CheckTarget::Websocket(url) => {
                 Probe::Websocket(WebsocketProbe::new(url.clone(), connections.clone()))
             }
@@ -161,12 +148,43 @@ impl Probe {
                 match self {
                     Probe::Postgres(probe) => probe.forget_connection(),
                     Probe::Redis(probe) => probe.forget_connection(),
-                    Probe::Http(_) | Probe::Traffic(_) | Probe::Websocket(_) => {}
-                    Probe::Process(_) => {}
+                    Probe::Http(probe) => probe.forget_connections(),
+                    Probe::Traffic(probe) => probe.forget_connection(),
+                    Probe::Websocket(_) | Probe::Process(_) => {}
                 }
                 failed(self.name(), timed_out(timeout), started.elapsed()).into()
             }
         }
+    }
+}
+
+/// When to refresh the figures a check reports but does not judge (memory,
+/// connection counts, the host's load): every `EVERY` rounds, the first
+/// round included, repeated in between. They need no one-second
+/// resolution, and asking for them every round cost as much as the check
+/// itself (bench/agent-footprint.sh).
+#[derive(Debug)]
+pub(crate) struct Extras {
+    rounds_since: u32,
+}
+
+impl Extras {
+    const EVERY: u32 = 10;
+
+    pub(crate) fn new() -> Extras {
+        Extras {
+            rounds_since: Self::EVERY,
+        }
+    }
+
+    /// Whether this round refreshes them; counts the round.
+    pub(crate) fn due(&mut self) -> bool {
+        let due = self.rounds_since >= Self::EVERY;
+        if due {
+            self.rounds_since = 0;
+        }
+        self.rounds_since += 1;
+        due
     }
 }
 
@@ -202,4 +220,17 @@ pub(crate) async fn closed_port() -> u16 {
 #[cfg(test)]
 pub(crate) fn check_config(settings: crate::AgentSettings, name: &str) -> CheckConfig {
     settings.validate().unwrap().check(name).unwrap().clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extras_are_due_on_the_first_round_and_every_tenth() {
+        let mut extras = Extras::new();
+        let due: Vec<bool> = (0..21).map(|_| extras.due()).collect();
+        let rounds: Vec<usize> = (0..21).filter(|&round| due[round]).collect();
+        assert_eq!(rounds, [0, 10, 20]);
+    }
 }

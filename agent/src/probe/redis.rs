@@ -10,7 +10,7 @@ use redis::{AsyncConnectionConfig, InfoDict, RedisError};
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::{failed, passed};
+use super::{Extras, failed, passed};
 use crate::config::{RedisCheck, redacted};
 use crate::error_text::describe;
 
@@ -21,16 +21,11 @@ pub(crate) struct RedisProbe {
     /// For logs, without the password.
     target: String,
     connection: Option<MultiplexedConnection>,
-    /// Rounds since INFO was last asked; its reply (kilobytes) is parsed
-    /// only every `EXTRAS_EVERY` rounds and repeated in between: memory and
-    /// clients do not need one-second resolution, and this is the agent's
+    /// When to ask INFO again: its reply (kilobytes) was the agent's
     /// costliest step after the handshake-heavy checks.
-    rounds_since_info: u32,
+    info: Extras,
     last_info: (u64, u32, String),
 }
-
-/// How often the INFO extras are refreshed, in rounds.
-const EXTRAS_EVERY: u32 = 10;
 
 impl RedisProbe {
     pub(crate) fn new(check: &RedisCheck) -> Self {
@@ -38,7 +33,7 @@ impl RedisProbe {
             client: check.client.clone(),
             target: redacted(&check.url),
             connection: None,
-            rounds_since_info: EXTRAS_EVERY,
+            info: Extras::new(),
             last_info: (0, 0, String::new()),
         }
     }
@@ -92,7 +87,7 @@ impl RedisProbe {
         };
         // Extras for the aggregator's shared-dependency view; a server that
         // refuses INFO (ACLs) still passes the check.
-        if self.rounds_since_info >= EXTRAS_EVERY {
+        if self.info.due() {
             let info: Result<InfoDict, RedisError> =
                 redis::cmd("INFO").query_async(&mut connection).await;
             if let Ok(info) = info {
@@ -102,9 +97,7 @@ impl RedisProbe {
                     info.get("role").unwrap_or_default(),
                 );
             }
-            self.rounds_since_info = 0;
         }
-        self.rounds_since_info += 1;
         detail.used_memory_bytes = self.last_info.0;
         detail.connected_clients = self.last_info.1;
         detail.role = self.last_info.2.clone();

@@ -8,12 +8,12 @@
 
 use futures::{SinkExt, StreamExt};
 use greenlight_proto::v1::{CheckResult, WebsocketDetail, check_result::Detail};
-use reqwest::Url;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
+use url::Url;
 
 use super::{ActiveConnections, failed, passed};
 use crate::error_text::describe;

@@ -1,21 +1,22 @@
 //! The `http` check: GET the backend's own `/health` (and
-//! `/health/detailed` when configured) on a keep-alive client. A 2xx with a
-//! healthy body passes; each component the body reports (database, redis,
-//! external_apis, websockets) becomes a result of its own. Also the HTTP
-//! client the traffic probe shares.
+//! `/health/detailed` when configured), each on its kept-alive connection.
+//! A 2xx with a healthy body passes; each component the body reports
+//! (database, redis, external_apis, websockets) becomes a result of its
+//! own. Also the HTTP client the traffic probe uses.
 
+mod client;
 mod health_body;
 
 use std::time::Duration;
 
 use greenlight_proto::v1::{CheckResult, CheckStatus, HttpDetail, check_result::Detail};
-use reqwest::{StatusCode, Url};
+use hyper::StatusCode;
 use tokio::time::Instant;
 
+pub(crate) use self::client::{BodyError, Getter};
 use self::health_body::{Component, Health, HealthBody};
-use super::{ActiveConnections, Observation, ProbeSetupError, failed, passed};
+use super::{ActiveConnections, Observation, failed, passed};
 use crate::config::HttpCheck;
-use crate::error_text::describe;
 
 pub(super) const CHECK: &str = "http";
 
@@ -23,24 +24,9 @@ pub(super) const CHECK: &str = "http";
 /// reused, which is fine for a body that large).
 const MAX_HEALTH_BODY: usize = 64 * 1024;
 
-/// A keep-alive client for probing a backend on this host: no proxy (a
-/// sidecar talks to its neighbour directly) and bounded by the probe timeout.
-pub(crate) fn probe_client(
-    check: &'static str,
-    timeout: Duration,
-) -> Result<reqwest::Client, ProbeSetupError> {
-    reqwest::Client::builder()
-        .no_proxy()
-        .connect_timeout(timeout)
-        .pool_max_idle_per_host(2)
-        .user_agent(concat!("greenlight-agent/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|source| ProbeSetupError::HttpClient { check, source })
-}
-
 pub(crate) struct HttpProbe {
-    client: reqwest::Client,
-    check: HttpCheck,
+    health: Getter,
+    detailed: Option<Getter>,
     /// Written when `/health/detailed` counts open WebSockets.
     connections: ActiveConnections,
     /// The body buffer, kept between rounds.
@@ -56,31 +42,26 @@ struct Fetched {
 }
 
 impl HttpProbe {
-    pub(crate) fn new(
-        check: HttpCheck,
-        timeout: Duration,
-        connections: ActiveConnections,
-    ) -> Result<Self, ProbeSetupError> {
-        Ok(HttpProbe {
-            client: probe_client(CHECK, timeout)?,
-            check,
+    pub(crate) fn new(check: &HttpCheck, connections: ActiveConnections) -> Self {
+        HttpProbe {
+            health: Getter::new(&check.url),
+            detailed: check.detailed_url.as_ref().map(Getter::new),
             connections,
             body: Vec::new(),
-        })
+        }
     }
 
     /// The check's own result (status code, latency, the body's overall
     /// status), then one result per component the backend reports.
     pub(crate) async fn check(&mut self) -> Observation {
         let started = Instant::now();
-        let url = self.check.url.clone();
-        let health = match self.fetch(url).await {
+        let health = match fetch(&mut self.health, &mut self.body).await {
             Ok(fetched) => fetched,
             Err(error) => return failed(CHECK, error, started.elapsed()).into(),
         };
         let mut results = vec![overall(&health)];
-        let components = match self.check.detailed_url.clone() {
-            Some(url) => match self.fetch(url).await {
+        let components = match &mut self.detailed {
+            Some(detailed) => match fetch(detailed, &mut self.body).await {
                 Ok(detailed) => detailed.body.map(|body| body.components),
                 Err(error) => {
                     results.push(component_failed("detailed", error, started.elapsed()));
@@ -104,31 +85,25 @@ impl HttpProbe {
         }
     }
 
-    /// GETs `url` and reads its body (up to a limit) into the kept buffer.
-    async fn fetch(&mut self, url: Url) -> Result<Fetched, String> {
-        let started = Instant::now();
-        let mut response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|error| describe(&error))?;
-        let status = response.status();
-        self.body.clear();
-        // A body cut off mid-way is not a health verdict: the status line
-        // already spoke.
-        while let Ok(Some(chunk)) = response.chunk().await {
-            if self.body.len() + chunk.len() > MAX_HEALTH_BODY {
-                break;
-            }
-            self.body.extend_from_slice(&chunk);
+    /// After a timeout: the connections may be mid-response.
+    pub(crate) fn forget_connections(&mut self) {
+        self.health.forget_connection();
+        if let Some(detailed) = &mut self.detailed {
+            detailed.forget_connection();
         }
-        Ok(Fetched {
-            status,
-            latency: started.elapsed(),
-            body: health_body::parse(&self.body),
-        })
     }
+}
+
+/// GETs a health endpoint and parses its body. A body cut off mid-way
+/// (too long, or the connection broke) is not a health verdict: the status
+/// line already spoke, and what arrived is parsed if it can be.
+async fn fetch(getter: &mut Getter, body: &mut Vec<u8>) -> Result<Fetched, String> {
+    let fetched = getter.get(body, MAX_HEALTH_BODY).await?;
+    Ok(Fetched {
+        status: fetched.status,
+        latency: fetched.latency,
+        body: health_body::parse(body),
+    })
 }
 
 /// The check as a whole: a non-2xx status or an unhealthy body fails it.
@@ -246,13 +221,13 @@ mod tests {
         port
     }
 
-    fn probe_for(port: u16, timeout: Duration) -> Probe {
-        let url = Url::parse(&format!("http://127.0.0.1:{port}/health")).unwrap();
+    fn probe_for(port: u16) -> Probe {
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/health")).unwrap();
         let check = HttpCheck {
             url,
             detailed_url: None,
         };
-        Probe::Http(HttpProbe::new(check, timeout, ActiveConnections::new()).unwrap())
+        Probe::Http(HttpProbe::new(&check, ActiveConnections::new()))
     }
 
     #[tokio::test]
@@ -261,7 +236,7 @@ mod tests {
         let accepted = Arc::new(AtomicU16::new(0));
         let port = health_server(status.clone(), accepted.clone()).await;
         let timeout = Duration::from_millis(500);
-        let mut probe = probe_for(port, timeout);
+        let mut probe = probe_for(port);
 
         let observation = probe.observe(timeout).await;
         let result = observation.result().clone();
@@ -305,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn closed_port_fails_fast() {
         let timeout = Duration::from_millis(500);
-        let mut probe = probe_for(closed_port().await, timeout);
+        let mut probe = probe_for(closed_port().await);
         let started = std::time::Instant::now();
         let result = probe.observe(timeout).await.result().clone();
         assert!(started.elapsed() < timeout);
@@ -324,11 +299,7 @@ mod tests {
             }
         });
         let timeout = Duration::from_millis(200);
-        let result = probe_for(port, timeout)
-            .observe(timeout)
-            .await
-            .result()
-            .clone();
+        let result = probe_for(port).observe(timeout).await.result().clone();
         assert_eq!(result.error, "timed out after 200ms");
         holder.abort();
     }

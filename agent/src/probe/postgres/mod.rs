@@ -14,7 +14,7 @@ use tokio_postgres::{Client, Connection, NoTls, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::debug;
 
-use super::{failed, passed};
+use super::{Extras, failed, passed};
 use crate::config::{PostgresCheck, redacted};
 use crate::error_text::describe;
 
@@ -32,15 +32,11 @@ pub(crate) struct PostgresProbe {
     /// For logs, without the password.
     target: String,
     connection: Option<OpenConnection>,
-    /// Rounds since the connection counts were last asked: a second query
-    /// (pg_stat_activity) each round doubles the check's cost for a figure
-    /// that does not need one-second resolution.
-    rounds_since_counts: u32,
+    /// When to count connections again: a second query (pg_stat_activity)
+    /// every round doubled the check's cost.
+    counts: Extras,
     last_counts: (u32, u32),
 }
-
-/// How often the connection counts are refreshed, in rounds.
-const EXTRAS_EVERY: u32 = 10;
 
 struct OpenConnection {
     client: Client,
@@ -71,7 +67,7 @@ impl PostgresProbe {
             config,
             target: redacted(&check.url),
             connection: None,
-            rounds_since_counts: EXTRAS_EVERY,
+            counts: Extras::new(),
             last_counts: (0, 0),
         }
     }
@@ -96,11 +92,9 @@ impl PostgresProbe {
             return failed(CHECK, describe(&error), started.elapsed());
         }
         let round_trip = round_trip_started.elapsed();
-        if self.rounds_since_counts >= EXTRAS_EVERY {
+        if self.counts.due() {
             self.last_counts = connection_counts(&connection.client).await;
-            self.rounds_since_counts = 0;
         }
-        self.rounds_since_counts += 1;
         let (in_use, max) = self.last_counts;
         let mut result = passed(CHECK, started.elapsed());
         result.observed_value = round_trip.as_secs_f64();

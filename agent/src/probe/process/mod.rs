@@ -1,29 +1,35 @@
 //! The `process` check: the backend process's CPU (as a share of one core,
 //! over the time since the last round) and resident memory, and the host's
-//! 1-minute load and available memory, via sysinfo. Only the one process is
-//! refreshed each round, never the whole process table. Without thresholds
-//! it passes and reports; `max_cpu_ratio` and `max_resident_memory_bytes`
-//! make it fail.
+//! 1-minute load and available memory. sysinfo finds the process and reads
+//! the host's figures (every tenth round: they are context, not judged);
+//! the process's own figures come from its kept-open `/proc/<pid>/stat`
+//! (see [`stat_file`]). Without thresholds it passes and reports;
+//! `max_cpu_ratio` and `max_resident_memory_bytes` make it fail.
 
 mod locate;
+mod stat_file;
 
 use greenlight_proto::v1::{CheckResult, ProcessDetail, check_result::Detail};
-use sysinfo::{MemoryRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+use sysinfo::{MemoryRefreshKind, Pid, System};
 use tokio::time::Instant;
 use tracing::info;
 
 use self::locate::locate;
-use super::{ProbeSetupError, failed, passed};
+use self::stat_file::StatFile;
+use super::{Extras, ProbeSetupError, failed, passed};
 use crate::config::{ProcessCheck, ProcessLocator};
 
 pub(super) const CHECK: &str = "process";
 
 pub(crate) struct ProcessProbe {
     check: ProcessCheck,
-    /// Holds at most the one process, and the host's memory figures.
+    /// The host's memory figures only.
     system: System,
-    /// The backend's pid, until it is gone.
-    pid: Option<Pid>,
+    host: Extras,
+    /// The host's 1-minute load and available memory, as last read.
+    last_host: (f64, u64),
+    /// The backend process, until it is gone.
+    process: Option<(Pid, StatFile)>,
     /// CPU time (ms) and when it was read, for the next round's ratio.
     last_cpu: Option<(u64, Instant)>,
 }
@@ -34,30 +40,23 @@ impl ProcessProbe {
             check,
             system: System::new()
                 .map_err(|error| ProbeSetupError::ProcessTable(error.to_string()))?,
-            pid: None,
+            host: Extras::new(),
+            last_host: (0.0, 0),
+            process: None,
             last_cpu: None,
         })
     }
 
     pub(crate) async fn check(&mut self) -> CheckResult {
         let started = Instant::now();
-        let pid = match self.pid {
-            Some(pid) => pid,
+        let (pid, mut stat) = match self.process.take() {
+            Some(process) => process,
             None => match self.find().await {
-                Ok(pid) => pid,
+                Ok(found) => found,
                 Err(error) => return failed(CHECK, error, started.elapsed()),
             },
         };
-        self.system.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&[pid]),
-            true,
-            ProcessRefreshKind::nothing()
-                .without_tasks()
-                .with_cpu()
-                .with_memory(),
-        );
-        let Some(process) = self.system.process(pid) else {
-            self.pid = None;
+        let Some(usage) = stat.read() else {
             self.last_cpu = None;
             return failed(
                 CHECK,
@@ -65,28 +64,31 @@ impl ProcessProbe {
                 started.elapsed(),
             );
         };
+        self.process = Some((pid, stat));
         let now = Instant::now();
-        let cpu_ms = process.accumulated_cpu_time();
-        let resident = process.memory();
         // The first round has nothing to compare with: 0, not judged.
         let cpu_ratio = self.last_cpu.map(|(before_ms, at)| {
             let wall_ms = now.saturating_duration_since(at).as_secs_f64() * 1000.0;
             if wall_ms > 0.0 {
-                cpu_ms.saturating_sub(before_ms) as f64 / wall_ms
+                usage.cpu_ms.saturating_sub(before_ms) as f64 / wall_ms
             } else {
                 0.0
             }
         });
-        self.last_cpu = Some((cpu_ms, now));
-        self.system
-            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+        self.last_cpu = Some((usage.cpu_ms, now));
+        if self.host.due() {
+            self.system
+                .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram());
+            let load = System::load_average().map_or(0.0, |load| load.one);
+            self.last_host = (load, self.system.available_memory());
+        }
         let detail = ProcessDetail {
             cpu_ratio: cpu_ratio.unwrap_or(0.0),
-            resident_memory_bytes: resident,
-            host_load_1m: System::load_average().map_or(0.0, |load| load.one),
-            host_free_memory_bytes: self.system.available_memory(),
+            resident_memory_bytes: usage.resident_bytes,
+            host_load_1m: self.last_host.0,
+            host_free_memory_bytes: self.last_host.1,
         };
-        let mut result = self.judge(cpu_ratio, resident, started);
+        let mut result = self.judge(cpu_ratio, usage.resident_bytes, started);
         result.detail = Some(Detail::Process(detail));
         result
     }
@@ -133,16 +135,17 @@ impl ProcessProbe {
     }
 
     /// Looks the process up (blocking reads of /proc, off the runtime).
-    async fn find(&mut self) -> Result<Pid, String> {
+    async fn find(&mut self) -> Result<(Pid, StatFile), String> {
         let locator = self.check.locator.clone();
         let found = tokio::task::spawn_blocking(move || locate(&locator))
             .await
             .map_err(|error| format!("the process lookup failed: {error}"))?
             .map_err(|error| error.to_string())?;
+        let stat = StatFile::open(found.as_u32())
+            .map_err(|error| format!("cannot read /proc/{found}/stat: {error}"))?;
         info!(pid = %found, process = %self.describe(), "found the backend process");
-        self.pid = Some(found);
         self.last_cpu = None;
-        Ok(found)
+        Ok((found, stat))
     }
 
     /// How the process is known, for messages.

@@ -16,10 +16,9 @@ use tracing::{info, warn};
 
 use self::sample::{MetricNames, TrafficSample, parse_sample};
 use self::window::{TrafficWindow, WindowStats};
-use super::http::probe_client;
-use super::{ActiveConnections, Observation, ProbeSetupError, failed, passed};
+use super::http::{BodyError, Getter};
+use super::{ActiveConnections, Observation, failed, passed};
 use crate::config::{TrafficCheck, TrafficSource};
-use crate::error_text::describe;
 
 pub(super) const CHECK: &str = "traffic";
 
@@ -27,7 +26,7 @@ pub(super) const CHECK: &str = "traffic";
 const MAX_METRICS_BYTES: usize = 16 * 1024 * 1024;
 
 pub(crate) struct TrafficProbe {
-    client: reqwest::Client,
+    metrics: Getter,
     names: MetricNames,
     check: TrafficCheck,
     window: TrafficWindow,
@@ -48,13 +47,9 @@ enum Judged {
 }
 
 impl TrafficProbe {
-    pub(crate) fn new(
-        check: TrafficCheck,
-        timeout: Duration,
-        connections: ActiveConnections,
-    ) -> Result<Self, ProbeSetupError> {
-        Ok(TrafficProbe {
-            client: probe_client(CHECK, timeout)?,
+    pub(crate) fn new(check: TrafficCheck, connections: ActiveConnections) -> Self {
+        TrafficProbe {
+            metrics: Getter::new(&check.url),
             names: MetricNames::new(
                 &check.requests_metric,
                 &check.status_label,
@@ -67,7 +62,7 @@ impl TrafficProbe {
             connections,
             body: Vec::new(),
             warned_missing_metric: false,
-        })
+        }
     }
 
     pub(crate) async fn check(&mut self) -> Observation {
@@ -172,28 +167,26 @@ impl TrafficProbe {
 
     /// Reads the metrics page into the kept buffer, or says why it could not.
     async fn scrape(&mut self) -> Result<(), String> {
-        let mut response = self
-            .client
-            .get(self.check.url.clone())
-            .send()
-            .await
-            .map_err(|error| describe(&error))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("HTTP {status} from the metrics endpoint"));
+        let fetched = self.metrics.get(&mut self.body, MAX_METRICS_BYTES).await?;
+        if !fetched.status.is_success() {
+            return Err(format!("HTTP {} from the metrics endpoint", fetched.status));
         }
-        self.body.clear();
-        while let Some(chunk) = response.chunk().await.map_err(|error| describe(&error))? {
-            if self.body.len() + chunk.len() > MAX_METRICS_BYTES {
+        match fetched.body {
+            Ok(()) => Ok(()),
+            Err(BodyError::Failed(error)) => Err(error),
+            Err(BodyError::TooLarge) => {
                 // Not kept: a normal page is a few kilobytes.
                 self.body = Vec::new();
-                return Err(format!(
+                Err(format!(
                     "the metrics page is larger than {MAX_METRICS_BYTES} bytes"
-                ));
+                ))
             }
-            self.body.extend_from_slice(&chunk);
         }
-        Ok(())
+    }
+
+    /// After a timeout: the connection may be mid-response.
+    pub(crate) fn forget_connection(&mut self) {
+        self.metrics.forget_connection();
     }
 }
 

@@ -64,9 +64,46 @@ pub(crate) struct TrafficSample {
     pub(crate) websocket_connections: Option<f64>,
 }
 
+impl MetricNames {
+    /// Whether a line of the page can matter: a sample of one of these
+    /// metrics or the `# TYPE` line of one. Only those reach the parser,
+    /// whose regular expressions would otherwise run over every line of the
+    /// page (most of it often the runtime's `go_*` or `process_*` families).
+    fn wanted(&self, line: &str) -> bool {
+        let line = line.trim_start();
+        let name = match line.strip_prefix('#') {
+            Some(comment) => {
+                let mut words = comment.split_ascii_whitespace();
+                if words.next() != Some("TYPE") {
+                    return false;
+                }
+                words.next().unwrap_or("")
+            }
+            None => line
+                .split(|c: char| c == '{' || c.is_ascii_whitespace())
+                .next()
+                .unwrap_or(""),
+        };
+        [
+            &self.requests,
+            &self.duration,
+            &self.duration_bucket,
+            &self.duration_sum,
+            &self.duration_count,
+            &self.error_rate,
+            &self.websockets,
+        ]
+        .iter()
+        .any(|wanted| wanted.as_str() == name)
+    }
+}
+
 /// Picks the traffic counters out of Prometheus text exposition.
 pub(crate) fn parse_sample(text: &str, names: &MetricNames) -> TrafficSample {
-    let lines = text.lines().map(|line| Ok(line.to_string()));
+    let lines = text
+        .lines()
+        .filter(|line| names.wanted(line))
+        .map(|line| Ok(line.to_string()));
     // Reading from a string cannot fail; the parser skips lines it cannot read.
     let Ok(scrape) = Scrape::parse(lines) else {
         return TrafficSample::default();
@@ -192,6 +229,18 @@ websocket_connections 7
 # TYPE error_rate gauge
 error_rate 0.12
 "#;
+
+    #[test]
+    fn only_the_wanted_families_reach_the_parser() {
+        let names = test_names();
+        let kept: Vec<&str> = TYPED.lines().filter(|line| names.wanted(line)).collect();
+        assert_eq!(kept.len(), 21, "{kept:#?}");
+        assert!(!kept.iter().any(|line| line.contains("process_cpu")));
+        assert!(!kept.iter().any(|line| line.starts_with("# HELP")));
+        assert!(names.wanted("  http_requests_total 5"));
+        assert!(!names.wanted("http_requests_total_created 5"));
+        assert!(!names.wanted("# TYPE go_goroutines gauge"));
+    }
 
     #[test]
     fn sums_requests_errors_and_histogram() {
