@@ -98,6 +98,13 @@ async fn the_aggregator_rolls_back_through_the_switch_script_with_nobody_acting(
         assert_eq!(served, "blue");
         bed.verdict_where("RolledBack", SETTLE, |v| v.phase() == Phase::RolledBack)
             .await;
+        // HAProxy flips before the script logs and exits: wait for the
+        // aggregator to record the rollback hook's end before counting.
+        eventually("the rollback hook recorded as finished", SETTLE, || async {
+            let outcomes = history_field(&redis.url(), "hook", "outcome").await;
+            (outcomes.len() == 2 * run).then_some(())
+        })
+        .await;
 
         // Redeploy green for the next run: healthy again, a new agent run.
         set_switches(&green, r#"{"error_ratio": 0.0}"#).await;
