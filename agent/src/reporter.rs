@@ -59,6 +59,8 @@ impl Reporter {
             _ = shutdown.cancelled() => return,
             () = first_results => {}
         }
+        // Startup is over (config, first connections, first round).
+        crate::heap::release_free_memory();
         let mut ticker = tokio::time::interval_at(self.first_report(Instant::now()), self.interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
