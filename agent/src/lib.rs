@@ -43,8 +43,10 @@
 //!   check's timeout.
 //! - `runner`: each check on its own schedule, its newest result in a
 //!   `watch`.
-//! - `reporter`: the report loop, one numbered `Report` per interval from
-//!   the newest results.
+//! - `reporter`: the report loop, one numbered `Report` per round from
+//!   the newest results, sent as soon as the round's checks are in.
+//! - `grid`: the time grid checks and reports share; `alarm` wakes the
+//!   checks on it (timerfd: one wakeup where tokio's timer takes two).
 //! - [`outbox`]: unacknowledged reports, bounded, drop-oldest and counted.
 //! - `stream`: the gRPC stream to the aggregator (Hello, Welcome, replay,
 //!   Ack/Reject) and reconnecting with backoff (`backoff`).
@@ -55,9 +57,11 @@
 pub mod config;
 pub mod outbox;
 
+mod alarm;
 mod backoff;
 mod error_text;
 mod face;
+mod grid;
 mod heap;
 mod probe;
 mod reporter;
@@ -68,6 +72,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use greenlight_proto::v1::Hello;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
@@ -128,7 +133,8 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let tasks = TaskTracker::new();
     // The checks' rounds and the reports share one time grid.
     let start = tokio::time::Instant::now();
-    let checks = runner::spawn_checks(probes, start, &tasks, &stop);
+    let arrived = Arc::new(Notify::new());
+    let checks = runner::spawn_checks(probes, start, &arrived, &tasks, &stop);
     let status = Arc::new(StreamStatus::default());
     if let Some(listener) = listener {
         let face = Arc::new(Face {
@@ -144,7 +150,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         tasks.spawn(face::serve(listener, face, tasks.clone(), stop.clone()));
     }
     let latest = checks.into_iter().map(|check| check.latest).collect();
-    let reporter = Reporter::new(latest, config.interval, start, outbox.clone());
+    let reporter = Reporter::new(latest, arrived, config.interval, start, outbox.clone());
     let stream = async {
         let streamed = run_stream(target, outbox, &status, stop.clone()).await;
         stop.cancel();

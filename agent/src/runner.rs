@@ -4,6 +4,9 @@
 //! newest values whenever they like, so a hung dependency delays nobody: its
 //! check keeps its previous result until the timeout turns it into a
 //! failure ("timed out after ...").
+//!
+//! Runs fall on the shared grid (see `grid`); each result says when its
+//! check runs next, so the report loop can tell when a round is complete.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,14 +14,16 @@ use std::time::SystemTime;
 
 use greenlight_proto::names::check_status_name;
 use greenlight_proto::v1::{CheckResult, CheckStatus};
-use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use crate::alarm::Alarm;
 use crate::config::Schedule;
 use crate::face::Histogram;
+use crate::grid::Grid;
 use crate::probe::{Observation, Probe};
 
 /// The newest result of one check.
@@ -27,6 +32,8 @@ pub(crate) struct Latest {
     pub(crate) observation: Observation,
     /// When the probe finished.
     pub(crate) at: SystemTime,
+    /// When the check runs again: until then this result is its newest.
+    pub(crate) next_run: Instant,
 }
 
 /// What the rest of the agent sees of one running check.
@@ -42,10 +49,11 @@ pub(crate) struct CheckHandle {
 /// Starts one task per probe on `tracker`; they stop at `shutdown`. Every
 /// check's rounds fall on the same grid from `start` (`start + k *
 /// interval`), so checks that share an interval wake the agent once, not
-/// once each.
+/// once each. `arrived` is notified after every new result.
 pub(crate) fn spawn_checks(
     probes: Vec<(Probe, Schedule)>,
     start: Instant,
+    arrived: &Arc<Notify>,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> Vec<CheckHandle> {
@@ -62,6 +70,7 @@ pub(crate) fn spawn_checks(
                 probe,
                 schedule,
                 latest,
+                arrived: arrived.clone(),
                 durations: handle.durations.clone(),
                 last_status: HashMap::new(),
             };
@@ -75,6 +84,7 @@ struct Runner {
     probe: Probe,
     schedule: Schedule,
     latest: watch::Sender<Option<Latest>>,
+    arrived: Arc<Notify>,
     durations: Arc<Histogram>,
     /// Each result's last status by component, so only changes are logged.
     last_status: HashMap<String, CheckStatus>,
@@ -82,15 +92,17 @@ struct Runner {
 
 impl Runner {
     /// Runs the probe every interval until `shutdown`. A run that overruns
-    /// (it cannot by much: the timeout is at most the interval) delays the
-    /// next one rather than bunching runs up.
+    /// (it cannot by much: the timeout is at most the interval) skips the
+    /// grid point it missed rather than bunching runs up or leaving the
+    /// grid.
     async fn run(mut self, start: Instant, shutdown: CancellationToken) {
-        let mut ticker = tokio::time::interval_at(start, self.schedule.interval);
-        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let grid = Grid::new(start, self.schedule.interval);
+        let mut alarm = Alarm::new();
+        let mut due = start;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = ticker.tick() => {}
+                () = alarm.sleep_until(due) => {}
             }
             let started = Instant::now();
             let observation = tokio::select! {
@@ -101,10 +113,14 @@ impl Runner {
             for result in &observation.results {
                 self.log_change(result);
             }
+            let next_run = grid.after(Instant::now());
+            due = next_run;
             self.latest.send_replace(Some(Latest {
                 observation,
                 at: SystemTime::now(),
+                next_run,
             }));
+            self.arrived.notify_one();
         }
     }
 
@@ -198,7 +214,8 @@ mod tests {
             .collect();
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let handles = spawn_checks(probes, Instant::now(), &tracker, &shutdown);
+        let arrived = Arc::new(Notify::new());
+        let handles = spawn_checks(probes, Instant::now(), &arrived, &tracker, &shutdown);
         let (postgres, http) = (&handles[0], &handles[1]);
         assert_eq!((postgres.name, http.name), ("postgres", "http"));
 

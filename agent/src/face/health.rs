@@ -161,6 +161,7 @@ mod tests {
                 counters: None,
             },
             at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            next_run: tokio::time::Instant::now(),
         })
     }
 

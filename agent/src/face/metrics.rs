@@ -153,6 +153,7 @@ mod tests {
                             counters: None,
                         },
                         at: SystemTime::now(),
+                        next_run: tokio::time::Instant::now(),
                     }),
                 ),
                 ("redis", None),

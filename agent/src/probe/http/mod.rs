@@ -29,8 +29,9 @@ pub(crate) struct HttpProbe {
     detailed: Option<Getter>,
     /// Written when `/health/detailed` counts open WebSockets.
     connections: ActiveConnections,
-    /// The body buffer, kept between rounds.
+    /// The body buffers, kept between rounds.
     body: Vec<u8>,
+    detailed_body: Vec<u8>,
 }
 
 /// One GET of a health endpoint.
@@ -48,26 +49,37 @@ impl HttpProbe {
             detailed: check.detailed_url.as_ref().map(Getter::new),
             connections,
             body: Vec::new(),
+            detailed_body: Vec::new(),
         }
     }
 
     /// The check's own result (status code, latency, the body's overall
-    /// status), then one result per component the backend reports.
+    /// status), then one result per component the backend reports. Both
+    /// endpoints are asked at once: the answers then usually wake the agent
+    /// once, not once each.
     pub(crate) async fn check(&mut self) -> Observation {
         let started = Instant::now();
-        let health = match fetch(&mut self.health, &mut self.body).await {
+        let (health, detailed) = match &mut self.detailed {
+            Some(detailed) => {
+                let (health, detailed) = tokio::join!(
+                    fetch(&mut self.health, &mut self.body),
+                    fetch(detailed, &mut self.detailed_body)
+                );
+                (health, Some(detailed))
+            }
+            None => (fetch(&mut self.health, &mut self.body).await, None),
+        };
+        let health = match health {
             Ok(fetched) => fetched,
             Err(error) => return failed(CHECK, error, started.elapsed()).into(),
         };
         let mut results = vec![overall(&health)];
-        let components = match &mut self.detailed {
-            Some(detailed) => match fetch(detailed, &mut self.body).await {
-                Ok(detailed) => detailed.body.map(|body| body.components),
-                Err(error) => {
-                    results.push(component_failed("detailed", error, started.elapsed()));
-                    None
-                }
-            },
+        let components = match detailed {
+            Some(Ok(detailed)) => detailed.body.map(|body| body.components),
+            Some(Err(error)) => {
+                results.push(component_failed("detailed", error, started.elapsed()));
+                None
+            }
             None => None,
         };
         let components = components
