@@ -5,7 +5,8 @@
 #
 #   bash bench/agent-footprint.sh [--duration 60s]
 #
-# It builds the release binaries (the agent on its own), starts its own
+# It builds the binaries (the agent on its own, with the `sidecar` profile
+# it ships with; the peers with --release), starts its own
 # redis-server, PostgreSQL (initdb into a temp dir), a simulated backend and
 # a greenlight-aggregator on free loopback ports (never 5432 or 6379), runs
 # greenlight-agent with every check it supports (found with --check-config;
@@ -25,8 +26,8 @@
 # Options (see --help): --duration, --warmup, --no-build, --agent-bin,
 # --agent-env K=V, --require-all, --keep, --hook.
 # Build variants without touching the project: the script honours
-# CARGO_TARGET_DIR and cargo's CARGO_PROFILE_RELEASE_* variables, e.g.
-#   CARGO_TARGET_DIR=/tmp/bench-target CARGO_PROFILE_RELEASE_OPT_LEVEL=s \
+# CARGO_TARGET_DIR and cargo's CARGO_PROFILE_SIDECAR_* variables, e.g.
+#   CARGO_TARGET_DIR=/tmp/bench-target CARGO_PROFILE_SIDECAR_OPT_LEVEL=3 \
 #     bash bench/agent-footprint.sh
 set -euo pipefail
 
@@ -192,14 +193,14 @@ if ((BUILD)); then
     # unifies their dependencies' features into it, and it grows (by about
     # 0.35 MiB of code on 2026-11-26), which is not the agent one ships.
     if [[ -z $AGENT_BIN ]]; then
-        say "cargo build --release -p greenlight-agent"
-        cargo build --release -p greenlight-agent || die "the agent's release build failed"
+        say "cargo build --profile sidecar -p greenlight-agent"
+        cargo build --profile sidecar -p greenlight-agent || die "the agent's build failed"
     fi
     say "cargo build --release -p greenlight-simbackend -p greenlight-aggregator"
     cargo build --release -p greenlight-simbackend -p greenlight-aggregator ||
         die "the release build of the peers failed"
 fi
-AGENT=${AGENT_BIN:-$RELEASE/greenlight-agent}
+AGENT=${AGENT_BIN:-$TARGET_DIR/sidecar/greenlight-agent}
 SIMBACKEND=$RELEASE/greenlight-simbackend
 AGGREGATOR=$RELEASE/greenlight-aggregator
 for binary in "$AGENT" "$SIMBACKEND" "$AGGREGATOR"; do
@@ -754,7 +755,7 @@ echo "  command:   $COMMAND"
 ((${#AGENT_ENV[@]} > 0)) && echo "  agent env: ${AGENT_ENV[*]}"
 [[ -n $HOOK ]] && echo "  HOOK:      $HOOK (a diagnosis run: the figures below are disturbed)"
 [[ -n ${CARGO_TARGET_DIR:-} ]] && echo "  target:    $CARGO_TARGET_DIR"
-env | grep '^CARGO_PROFILE_RELEASE_' | sed 's/^/  profile:   /' || true
+env | grep -E '^CARGO_PROFILE_(RELEASE|SIDECAR)_' | sed 's/^/  profile:   /' || true
 echo "  date:      $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "  machine:   $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal:/ { printf "%.1f GiB RAM", $2/1048576 }' /proc/meminfo)"
 echo "  kernel:    $(uname -sr)"
