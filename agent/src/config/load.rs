@@ -69,8 +69,15 @@ pub(crate) fn load_with_env(
         figment = figment.merge(Toml::file_exact(path));
     }
     let figment = figment
-        // GREENLIGHT_CONFIG names the file; it is not a key of it.
-        .merge(Env::prefixed(env_prefix).split("__").ignore(&["config"]))
+        // GREENLIGHT_CONFIG names the file; it is not a key of it. And
+        // GREENLIGHT_AGGREGATOR_* are the aggregator's settings, not unknown
+        // keys of the agent's, where both share an environment.
+        .merge(
+            Env::prefixed(env_prefix)
+                .split("__")
+                .ignore(&["config"])
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("aggregator_")),
+        )
         .merge(overrides.clone());
     let origins = Origins {
         figment: &figment,

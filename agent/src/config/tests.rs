@@ -234,6 +234,9 @@ mod loading {
             std::env::set_var(format!("{prefix}CHECKS__HTTP__URL"), "ftp://x/health");
             std::env::set_var(format!("{prefix}DEPLOYMENT"), "other");
             std::env::set_var(format!("{prefix}CONFIG"), "ignored.toml");
+            // The aggregator's variables, set where both run: not the agent's.
+            std::env::set_var(format!("{prefix}AGGREGATOR_LISTEN"), "0.0.0.0:7070");
+            std::env::set_var(format!("{prefix}AGGREGATOR_REDIS__URL"), "redis://r");
         }
         let file = file_with(GOOD);
         let error = load_with_env(Some(file.path()), prefix, &Overrides::default()).unwrap_err();
