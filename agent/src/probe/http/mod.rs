@@ -74,22 +74,22 @@ impl HttpProbe {
             Err(error) => return failed(CHECK, error, started.elapsed()).into(),
         };
         let mut results = vec![overall(&health)];
-        let components = match detailed {
-            Some(Ok(detailed)) => detailed.body.map(|body| body.components),
+        let detailed = match detailed {
+            Some(Ok(detailed)) => detailed
+                .body
+                .map(|body| (body.components, detailed.latency)),
             Some(Err(error)) => {
                 results.push(component_failed("detailed", error, started.elapsed()));
                 None
             }
             None => None,
         };
-        let components = components
-            .or_else(|| health.body.map(|body| body.components))
-            .unwrap_or_default();
-        for component in components {
+        let components = health.body.map(|body| body.components).unwrap_or_default();
+        for (component, took) in merge_components(components, health.latency, detailed) {
             if let Some(count) = component.active_connections {
                 self.connections.set(count);
             }
-            results.push(component_result(component, health.latency));
+            results.push(component_result(component, took));
         }
         Observation {
             results,
@@ -104,6 +104,30 @@ impl HttpProbe {
             detailed.forget_connection();
         }
     }
+}
+
+/// Every component either body reports, each with the latency of the GET
+/// it came from: `/health`'s in its order, one that `/health/detailed` also
+/// reports taken from there (it says more), then those only the detailed
+/// body has. The guide's `/health` has `external_apis`, its detailed one
+/// does not; neither alone has them all.
+fn merge_components(
+    health: Vec<Component>,
+    health_latency: Duration,
+    detailed: Option<(Vec<Component>, Duration)>,
+) -> Vec<(Component, Duration)> {
+    let Some((mut detailed, detailed_latency)) = detailed else {
+        return health.into_iter().map(|c| (c, health_latency)).collect();
+    };
+    let mut merged = Vec::with_capacity(health.len() + detailed.len());
+    for component in health {
+        match detailed.iter().position(|d| d.name == component.name) {
+            Some(at) => merged.push((detailed.remove(at), detailed_latency)),
+            None => merged.push((component, health_latency)),
+        }
+    }
+    merged.extend(detailed.into_iter().map(|c| (c, detailed_latency)));
+    merged
 }
 
 /// GETs a health endpoint and parses its body. A body cut off mid-way
@@ -314,5 +338,45 @@ mod tests {
         let result = probe_for(port).observe(timeout).await.result().clone();
         assert_eq!(result.error, "timed out after 200ms");
         holder.abort();
+    }
+
+    #[test]
+    fn components_of_both_bodies_the_detailed_one_first() {
+        let component = |name: &str, word: &str| Component {
+            name: name.to_string(),
+            health: Health::Pass,
+            word: word.to_string(),
+            output: None,
+            observed: None,
+            active_connections: None,
+        };
+        let health = vec![
+            component("database", "healthy"),
+            component("external_apis", "healthy"),
+            component("redis", "healthy"),
+        ];
+        let detailed = vec![
+            component("database", "healthy (pool 8/20)"),
+            component("redis", "healthy (12 MiB)"),
+            component("websockets", "healthy"),
+        ];
+        let (fast, slow) = (Duration::from_millis(2), Duration::from_millis(9));
+        let merged = merge_components(health.clone(), fast, Some((detailed, slow)));
+        let seen: Vec<(&str, &str, Duration)> = merged
+            .iter()
+            .map(|(c, took)| (c.name.as_str(), c.word.as_str(), *took))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("database", "healthy (pool 8/20)", slow),
+                ("external_apis", "healthy", fast),
+                ("redis", "healthy (12 MiB)", slow),
+                ("websockets", "healthy", slow),
+            ]
+        );
+        let alone = merge_components(health, fast, None);
+        assert_eq!(alone.len(), 3);
+        assert!(alone.iter().all(|(_, took)| *took == fast));
     }
 }
