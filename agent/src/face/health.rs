@@ -1,7 +1,8 @@
 //! The agent's `/health` in `application/health+json`
 //! (draft-inadarei-api-health-check): `status` pass/warn/fail, and `checks`
 //! keyed `component:measurement`, each an array of
-//! `{componentType, observedValue, observedUnit, status, time, output}`.
+//! `{componentType, observedValue, observedUnit, status, time, output}`,
+//! plus `detail`, the check's own measurements (see `detail`).
 //! One entry per check result (a backend component is `http/database`),
 //! and `aggregator:connection` for the stream. Pure: a snapshot in, JSON out.
 
@@ -85,6 +86,9 @@ fn entry(result: &CheckResult, time: &str) -> Value {
     if !result.error.is_empty() {
         entry["output"] = Value::String(result.error.clone());
     }
+    if let Some(detail) = &result.detail {
+        entry["detail"] = super::detail::detail(detail);
+    }
     entry
 }
 
@@ -132,6 +136,9 @@ fn rfc3339(at: std::time::SystemTime) -> String {
 mod tests {
     use std::time::{Duration, SystemTime};
 
+    use greenlight_proto::v1::PostgresDetail;
+    use greenlight_proto::v1::check_result::Detail;
+
     use super::*;
     use crate::face::Identity;
     use crate::probe::{Observation, failed, passed};
@@ -170,6 +177,12 @@ mod tests {
         let mut postgres = passed("postgres", Duration::from_millis(2));
         postgres.observed_value = 0.0012;
         postgres.observed_unit = "seconds".into();
+        postgres.detail = Some(Detail::Postgres(PostgresDetail {
+            connect_seconds: 0.004,
+            round_trip_seconds: 0.0012,
+            connections_in_use: 8,
+            max_connections: 20,
+        }));
         let (failing, body) = document(&snapshot(vec![("postgres", latest(vec![postgres]))], true));
         assert!(!failing);
         assert_eq!(body["status"], "pass");
@@ -179,6 +192,10 @@ mod tests {
         assert_eq!(entry["observedUnit"], "s");
         assert_eq!(entry["status"], "pass");
         assert_eq!(entry["time"], "2023-11-14T22:13:20.000Z");
+        // The guide's `connection_pool 8/20`.
+        assert_eq!(entry["detail"]["connectionsInUse"], 8);
+        assert_eq!(entry["detail"]["maxConnections"], 20);
+        assert_eq!(entry["detail"]["connectSeconds"], 0.004);
         assert_eq!(
             body["checks"]["aggregator:connection"][0]["observedValue"],
             true

@@ -4,6 +4,7 @@
 //! already (tonic's transport). Bounded: a few connections at a time, and
 //! a client that does not send its request within a few seconds is cut off.
 
+mod detail;
 mod health;
 mod histogram;
 mod metrics;

@@ -7,11 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use greenlight_testbed::{Postgres, free_port};
+use greenlight_testbed::{Postgres, eventually, free_port};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
-use super::support::{agent, backend, control, redis_with_password};
+use super::support::{Face, agent, backend, control, redis_with_password};
 use crate::bed::Bed;
 
 /// Each failure or recovery must show within this (the agent probes every
@@ -23,11 +24,13 @@ const WINDOW: Duration = Duration::from_secs(5);
 const PASSWORD: &str = "s3cret-probe";
 
 /// Every key the agent's face shows while all is well.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "postgres:responseTime",
     "redis:responseTime",
     "http:statusCode",
     "http/database:status",
+    // From /health only: its components and /health/detailed's are merged.
+    "http/external_apis:status",
     "http/redis:status",
     "http/websockets:status",
     "traffic:errorRatio",
@@ -78,6 +81,8 @@ port = {backend_port}
             entry["observedValue"], entry["observedUnit"]
         );
     }
+
+    measurements_as_the_guides_detailed_health_shows_them(face, backend_port).await;
 
     // PostgreSQL stopped.
     postgres.stop().await;
@@ -267,4 +272,91 @@ async fn assert_redis_wants_auth(port: u16) {
     let read = stream.read(&mut reply).await.unwrap();
     let reply = String::from_utf8_lossy(&reply[..read]);
     assert!(reply.starts_with("-NOAUTH"), "{reply}");
+}
+
+/// Each check's own figures on the agent's /health (`detail`), from the
+/// real peers: PostgreSQL's connections against max_connections (the
+/// guide's `connection_pool 8/20`), Redis's memory, clients and role, the
+/// backend's open WebSockets (one held open here), traffic's latencies.
+async fn measurements_as_the_guides_detailed_health_shows_them(face: &Face, backend_port: u16) {
+    let detail_where = |key: &'static str, what: &'static str, ok: fn(&Value) -> bool| async move {
+        eventually(what, WAIT, || async {
+            let detail = face.entry(key).await?["detail"].clone();
+            if ok(&detail) {
+                Ok(detail)
+            } else {
+                Err(anyhow::anyhow!("{key} detail is {detail}"))
+            }
+        })
+        .await
+    };
+    let postgres = detail_where("postgres:responseTime", "postgres connection counts", |d| {
+        let in_use = d["connectionsInUse"].as_u64().unwrap_or(0);
+        in_use >= 1 && d["maxConnections"].as_u64().unwrap_or(0) >= in_use
+    })
+    .await;
+    assert!(
+        postgres["connectSeconds"].as_f64().unwrap() > 0.0,
+        "{postgres}"
+    );
+    println!("postgres detail: {postgres}");
+
+    let redis = detail_where("redis:responseTime", "redis INFO figures", |d| {
+        d["usedMemoryBytes"].as_u64().unwrap_or(0) > 0
+            && d["connectedClients"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    assert_eq!(redis["role"], "master", "{redis}");
+    println!("redis detail: {redis}");
+
+    // Clients hold three WebSockets open; the backend counts them, the agent
+    // reports the backend's count (its own probe adds at most one).
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(open_websocket(backend_port).await);
+    }
+    let websocket = detail_where(
+        "websocket:responseTime",
+        "the held WebSockets counted",
+        |d| d["activeConnections"].as_u64().unwrap_or(0) >= 3,
+    )
+    .await;
+    assert!(
+        websocket["handshakeSeconds"].as_f64().unwrap() > 0.0,
+        "{websocket}"
+    );
+    println!("websocket detail: {websocket}");
+    drop(held);
+
+    let traffic = detail_where("traffic:errorRatio", "traffic latencies", |d| {
+        d["windowRequests"].as_u64().unwrap_or(0) >= 100
+            && d["p95LatencySeconds"].as_f64().unwrap_or(0.0) > 0.0
+    })
+    .await;
+    let (mean, p95, p99) = (
+        traffic["meanLatencySeconds"].as_f64().unwrap(),
+        traffic["p95LatencySeconds"].as_f64().unwrap(),
+        traffic["p99LatencySeconds"].as_f64().unwrap(),
+    );
+    assert!(mean > 0.0 && p95 <= p99, "{traffic}");
+    println!("traffic detail: {traffic}");
+}
+
+/// A WebSocket upgrade by hand, answered 101; the connection stays open
+/// while the stream lives.
+async fn open_websocket(port: u16) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the backend");
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 1024];
+    let read = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+    stream
 }
