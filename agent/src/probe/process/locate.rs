@@ -204,4 +204,26 @@ mod tests {
             "no process named \"no-such-backend-xyz\""
         );
     }
+
+    #[test]
+    fn finds_a_process_by_its_name() {
+        // A copy of sleep(1) under a name nothing else on the machine has:
+        // short enough to be the kernel's comm (15 bytes), and long, which
+        // only the executable's path gives.
+        let dir = tempfile::tempdir().unwrap();
+        let short = format!("gl-nap-{}", std::process::id() % 100_000);
+        let long = format!("greenlight-locate-test-{}", std::process::id());
+        for name in [short, long] {
+            let program = dir.path().join(&name);
+            std::fs::copy("/bin/sleep", &program).unwrap();
+            let mut child = std::process::Command::new(&program)
+                .arg("30")
+                .spawn()
+                .unwrap();
+            let found = locate(&ProcessLocator::Name(name.clone()));
+            child.kill().unwrap();
+            child.wait().unwrap();
+            assert_eq!(found.unwrap().as_u32(), child.id(), "{name}");
+        }
+    }
 }
