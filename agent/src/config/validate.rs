@@ -119,8 +119,8 @@ pub(super) fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, 
                 .collect::<Vec<_>>()
                 .join(" or ")
         );
-        if matches!(url.scheme(), "https" | "wss") {
-            reason.push_str(" (this agent speaks TLS only to PostgreSQL and Redis)");
+        if key == "aggregator" && url.scheme() == "https" {
+            reason.push_str(" (the stream to the aggregator is plain gRPC; no TLS yet)");
         }
         return Err(ConfigError::key(key, reason));
     }

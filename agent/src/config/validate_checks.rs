@@ -41,9 +41,13 @@ pub(super) fn validate_checks(
     }
     if let Some(http) = checks.http {
         let options = checks.http_options;
-        let url = parse_url("checks.http.url", &http.url, &["http"])?;
+        let url = parse_url("checks.http.url", &http.url, &["http", "https"])?;
         let detailed_url = match &options.detailed_url {
-            Some(text) => Some(parse_url("checks.http.detailed_url", text, &["http"])?),
+            Some(text) => Some(parse_url(
+                "checks.http.detailed_url",
+                text,
+                &["http", "https"],
+            )?),
             None => None,
         };
         add(
@@ -61,7 +65,7 @@ pub(super) fn validate_checks(
         )?;
     }
     if let Some(websocket) = checks.websocket {
-        let url = parse_url("checks.websocket.url", &websocket.url, &["ws"])?;
+        let url = parse_url("checks.websocket.url", &websocket.url, &["ws", "wss"])?;
         add(
             "websocket",
             websocket.schedule(),
@@ -142,7 +146,7 @@ fn postgres_target(text: &str) -> Result<CheckTarget, ConfigError> {
 }
 
 fn traffic_target(traffic: TrafficSettings) -> Result<TrafficCheck, ConfigError> {
-    let url = parse_url("checks.traffic.url", &traffic.url, &["http"])?;
+    let url = parse_url("checks.traffic.url", &traffic.url, &["http", "https"])?;
     if traffic.window.is_zero() {
         return Err(ConfigError::key(
             "checks.traffic.window",

@@ -9,6 +9,7 @@ mod postgres;
 mod process;
 mod redis;
 mod traffic;
+mod web_tls;
 mod websocket;
 
 use std::sync::Arc;

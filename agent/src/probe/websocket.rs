@@ -6,8 +6,11 @@
 //! open connections is the backend's own (its metrics gauge or
 //! `/health/detailed`), read from [`ActiveConnections`].
 
+use std::time::Duration;
+
 use futures::{SinkExt, StreamExt};
 use greenlight_proto::v1::{CheckResult, WebsocketDetail, check_result::Detail};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -15,6 +18,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 use url::Url;
 
+use super::web_tls::{self, Tls};
 use super::{ActiveConnections, failed, passed};
 use crate::error_text::describe;
 
@@ -25,6 +29,8 @@ const PING: &[u8] = b"greenlight";
 
 pub(crate) struct WebsocketProbe {
     url: Url,
+    /// `wss://`: TLS first.
+    tls: Tls,
     /// Small buffers: the probe sends and reads a few bytes, and the
     /// library's defaults (128 KiB each way) would be allocated every round.
     config: WebSocketConfig,
@@ -39,6 +45,7 @@ impl WebsocketProbe {
             .max_message_size(Some(64 * 1024))
             .max_frame_size(Some(64 * 1024));
         WebsocketProbe {
+            tls: Tls::for_url(&url),
             url,
             config,
             connections,
@@ -47,19 +54,10 @@ impl WebsocketProbe {
 
     pub(crate) async fn check(&mut self) -> CheckResult {
         let started = Instant::now();
-        let mut socket = match self.handshake().await {
-            Ok(socket) => socket,
+        let (handshake, round_trip) = match self.round(started).await {
+            Ok(timings) => timings,
             Err(error) => return failed(CHECK, error, started.elapsed()),
         };
-        let handshake = started.elapsed();
-        let ping_started = Instant::now();
-        if let Err(error) = ping_pong(&mut socket).await {
-            return failed(CHECK, error, started.elapsed());
-        }
-        let round_trip = ping_started.elapsed();
-        // The close frame goes out; its answer is not waited for (the
-        // backend's part, and it would only add to the probe's time).
-        let _ = socket.close(None).await;
         let mut result = passed(CHECK, started.elapsed());
         result.observed_value = round_trip.as_secs_f64();
         result.observed_unit = "seconds".to_string();
@@ -71,23 +69,69 @@ impl WebsocketProbe {
         result
     }
 
-    async fn handshake(&self) -> Result<WebSocketStream<TcpStream>, String> {
+    /// Connects (TLS for `wss://`) and exchanges: the handshake's time and
+    /// the ping's round trip.
+    async fn round(&self, started: Instant) -> Result<(Duration, Duration), String> {
+        let stream = self.connect().await?;
+        match self.tls.config() {
+            None => self.exchange(stream, started).await,
+            Some(config) => {
+                let stream = web_tls::connect(config?, stream, self.host()).await?;
+                self.exchange(stream, started).await
+            }
+        }
+    }
+
+    /// Other TLS settings than the URL's (tests: their own roots).
+    #[cfg(test)]
+    fn with_tls(mut self, tls: Tls) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The URL's host, an IPv6 address without its brackets.
+    fn host(&self) -> &str {
         let host = self.url.host_str().unwrap_or("127.0.0.1");
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    async fn connect(&self) -> Result<TcpStream, String> {
+        let host = self.host();
         let port = self.url.port_or_known_default().unwrap_or(80);
         let stream = TcpStream::connect((host, port))
             .await
             .map_err(|error| describe(&error))?;
         // A ping is one small frame: send it now, not after Nagle's delay.
         let _ = stream.set_nodelay(true);
-        let (socket, _) = client_async_with_config(self.url.as_str(), stream, Some(self.config))
-            .await
-            .map_err(|error| words(&error))?;
-        Ok(socket)
+        Ok(stream)
+    }
+
+    /// The upgrade (its time counted from `started`: TCP and TLS
+    /// included), a ping/pong round trip, then a polite close.
+    async fn exchange<S>(&self, stream: S, started: Instant) -> Result<(Duration, Duration), String>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (mut socket, _) =
+            client_async_with_config(self.url.as_str(), stream, Some(self.config))
+                .await
+                .map_err(|error| words(&error))?;
+        let handshake = started.elapsed();
+        let ping_started = Instant::now();
+        ping_pong(&mut socket).await?;
+        let round_trip = ping_started.elapsed();
+        // The close frame goes out; its answer is not waited for (the
+        // backend's part, and it would only add to the probe's time).
+        let _ = socket.close(None).await;
+        Ok((handshake, round_trip))
     }
 }
 
 /// Sends a ping and waits for its pong; other messages are skipped.
-async fn ping_pong(socket: &mut WebSocketStream<TcpStream>) -> Result<(), String> {
+async fn ping_pong<S>(socket: &mut WebSocketStream<S>) -> Result<(), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     socket
         .send(Message::Ping(Bytes::from_static(PING)))
         .await
@@ -202,5 +246,39 @@ mod tests {
         let mut probe = probe_for(closed_port().await, ActiveConnections::new());
         let result = probe.observe(Duration::from_secs(2)).await.result().clone();
         assert_eq!(result.error, "connection refused");
+    }
+
+    #[tokio::test]
+    async fn wss_speaks_tls_first() {
+        let (acceptor, trusting) = crate::probe::web_tls::testing::self_signed();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let Ok(mut socket) = tokio_tungstenite::accept_async(tls).await else {
+                        return;
+                    };
+                    while let Some(Ok(_)) = socket.next().await {}
+                });
+            }
+        });
+        let url = Url::parse(&format!("wss://127.0.0.1:{port}/ws")).unwrap();
+        let probe = WebsocketProbe::new(url, ActiveConnections::new()).with_tls(trusting);
+        let result = Probe::Websocket(probe)
+            .observe(Duration::from_secs(2))
+            .await
+            .result()
+            .clone();
+        assert_eq!(result.status(), CheckStatus::Pass, "{}", result.error);
+
+        // The same server through plain ws:// is no WebSocket.
+        let mut plain = probe_for(port, ActiveConnections::new());
+        let result = plain.observe(Duration::from_secs(2)).await.result().clone();
+        assert_eq!(result.status(), CheckStatus::Fail);
     }
 }

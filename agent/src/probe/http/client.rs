@@ -13,11 +13,13 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{HOST, HeaderValue, USER_AGENT};
 use hyper::{Request, Response, Uri};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use url::Url;
 
 use crate::error_text::describe;
+use crate::probe::web_tls::{self, Tls};
 
 const AGENT: &str = concat!("greenlight-agent/", env!("CARGO_PKG_VERSION"));
 
@@ -25,6 +27,7 @@ pub(crate) struct Getter {
     /// Where to connect: the URL's host (IPv6 without brackets) and port.
     host: String,
     port: u16,
+    tls: Tls,
     /// The request target (path and query) and `Host` header, made once.
     target: Uri,
     host_header: HeaderValue,
@@ -61,7 +64,8 @@ pub(crate) enum BodyError {
 }
 
 impl Getter {
-    /// For an `http://` URL (the configuration allows no other here).
+    /// For an `http://` or `https://` URL (the configuration allows no
+    /// other here).
     pub(crate) fn new(url: &Url) -> Getter {
         let host = url.host_str().unwrap_or("127.0.0.1");
         let port = url.port_or_known_default().unwrap_or(80);
@@ -79,6 +83,7 @@ impl Getter {
                 .trim_end_matches(']')
                 .to_string(),
             port,
+            tls: Tls::for_url(url),
             // A parsed URL's path and query are a valid request target, and
             // its host a valid header.
             target: target.parse().unwrap_or_else(|_| Uri::from_static("/")),
@@ -108,6 +113,13 @@ impl Getter {
             latency,
             body: read,
         })
+    }
+
+    /// Other TLS settings than the URL's (tests: their own roots).
+    #[cfg(test)]
+    pub(crate) fn with_tls(mut self, tls: Tls) -> Getter {
+        self.tls = tls;
+        self
     }
 
     /// Drops the connection (after a timeout: it may be mid-response).
@@ -143,16 +155,28 @@ impl Getter {
             .map_err(|error| describe(&error))?;
         // Requests are one small write each: no waiting for Nagle.
         let _ = stream.set_nodelay(true);
-        let (sender, driver) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|error| describe(&error))?;
-        let driver = tokio::spawn(async move {
-            // Its errors reach the request that was waiting on it.
-            let _ = driver.await;
-        })
-        .abort_handle();
-        Ok(self.connection.insert(Connection { sender, driver }))
+        let connection = match self.tls.config() {
+            None => handshake(stream).await?,
+            Some(config) => handshake(web_tls::connect(config?, stream, &self.host).await?).await?,
+        };
+        Ok(self.connection.insert(connection))
     }
+}
+
+/// HTTP/1.1 on `io`, its connection driven by a task of its own.
+async fn handshake<S>(io: S) -> Result<Connection, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, driver) = http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|error| describe(&error))?;
+    let driver = tokio::spawn(async move {
+        // Its errors reach the request that was waiting on it.
+        let _ = driver.await;
+    })
+    .abort_handle();
+    Ok(Connection { sender, driver })
 }
 
 fn request(target: &Uri, host: &HeaderValue) -> Request<Empty<Bytes>> {
@@ -246,5 +270,52 @@ mod tests {
         let mut body = Vec::new();
         let fetched = Getter::new(&url).get(&mut body, 3).await.unwrap();
         assert!(matches!(fetched.body, Err(BodyError::TooLarge)));
+    }
+
+    /// An HTTPS server on a self-signed certificate, one answer per
+    /// connection.
+    async fn https_server(acceptor: tokio_rustls::TlsAcceptor) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(socket).await else {
+                        return;
+                    };
+                    let mut request = vec![0; 4096];
+                    let _ = tls.read(&mut request).await;
+                    let reply = "HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nsecured";
+                    let _ = tls.write_all(reply.as_bytes()).await;
+                    let _ = tls.flush().await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn https_checks_the_servers_certificate() {
+        let (acceptor, trusting) = web_tls::testing::self_signed();
+        let port = https_server(acceptor).await;
+        let url = Url::parse(&format!("https://127.0.0.1:{port}/health")).unwrap();
+        let mut body = Vec::new();
+
+        let mut getter = Getter::new(&url).with_tls(trusting);
+        let fetched = getter.get(&mut body, 1024).await.unwrap();
+        assert_eq!(fetched.status, 200);
+        assert_eq!(body, b"secured");
+
+        // Trusting another certificate only: the server's is refused.
+        let (_, other) = web_tls::testing::self_signed();
+        let mut getter = Getter::new(&url).with_tls(other);
+        let Err(error) = getter.get(&mut body, 1024).await else {
+            panic!("an unknown certificate was accepted")
+        };
+        assert!(
+            error.starts_with("TLS: invalid peer certificate"),
+            "{error}"
+        );
     }
 }
