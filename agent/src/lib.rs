@@ -52,7 +52,8 @@
 //!   Ack/Reject) and reconnecting with backoff (`backoff`).
 //! - `face`: the agent's own `/health` (health+json) and `/metrics`.
 //! - `error_text`: errors in the short words a check result carries.
-//! - `heap`: gives startup's freed memory back to the system.
+//! - `heap`: gives startup's memory (freed heap, code only startup ran)
+//!   back to the system.
 
 pub mod config;
 pub mod outbox;

@@ -71,7 +71,7 @@ impl Reporter {
             () = first_results => {}
         }
         // Startup is over (config, first connections, first round).
-        crate::heap::release_free_memory();
+        crate::heap::release_startup_memory();
         let mut round = self.round_at(Instant::now());
         loop {
             tokio::select! {
