@@ -70,7 +70,11 @@ mod tests {
             .lines()
             .find(|line| line.starts_with("RssFile:"))
             .unwrap();
-        line.split_ascii_whitespace().nth(1).unwrap().parse().unwrap()
+        line.split_ascii_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     #[test]
