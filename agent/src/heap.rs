@@ -11,8 +11,23 @@
 //!   the pages a round needs come back from the page cache at the next
 //!   round, once.
 
-/// Once, after startup: it walks the whole heap and the memory map.
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by the `greenlight-agent` binary: a library user (the demo runs
+/// agents inside its own process) keeps its memory as it is.
+static OWN_PROCESS: AtomicBool = AtomicBool::new(false);
+
+/// The agent is the whole process: after startup, give its memory back.
+pub fn release_memory_after_startup() {
+    OWN_PROCESS.store(true, Ordering::Relaxed);
+}
+
+/// Once, after startup (when the process is the agent's own): it walks
+/// the whole heap and the memory map.
 pub(crate) fn release_startup_memory() {
+    if !OWN_PROCESS.load(Ordering::Relaxed) {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; no pointer is touched.
     unsafe {

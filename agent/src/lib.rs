@@ -87,6 +87,7 @@ pub use probe::ProbeSetupError;
 pub use stream::StreamError;
 
 use face::{Face, Identity};
+pub use heap::release_memory_after_startup;
 use outbox::SharedOutbox;
 use probe::{ActiveConnections, Probe};
 use reporter::Reporter;

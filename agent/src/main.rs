@@ -112,6 +112,8 @@ fn bad_config(error: &greenlight_agent::ConfigError) -> ExitCode {
 async fn serve(config: AgentConfig) -> ExitCode {
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
+    // This process is the agent: its startup memory can go back.
+    greenlight_agent::release_memory_after_startup();
     let run = greenlight_agent::run(config, shutdown.clone());
     let overdue = async {
         shutdown.cancelled().await;
