@@ -21,6 +21,10 @@ impl Grid {
         }
     }
 
+    pub(crate) fn period(&self) -> Duration {
+        self.period
+    }
+
     /// The first grid point at or after `at` (`start` when `at` is earlier).
     pub(crate) fn at_or_after(&self, at: Instant) -> Instant {
         let behind = at.saturating_duration_since(self.start);

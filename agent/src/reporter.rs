@@ -30,8 +30,7 @@ pub(crate) struct Reporter {
     checks: Vec<watch::Receiver<Option<Latest>>>,
     /// Notified after each new result.
     arrived: Arc<Notify>,
-    interval: Duration,
-    /// The checks' rounds; one report per round.
+    /// The checks' rounds (every interval); one report per round.
     rounds: Grid,
     outbox: SharedOutbox,
     /// The last report's sequence; 0 before the first.
@@ -49,7 +48,6 @@ impl Reporter {
         Reporter {
             checks,
             arrived,
-            interval,
             rounds: Grid::new(start, interval),
             outbox,
             sequence: 0,
@@ -88,7 +86,7 @@ impl Reporter {
 
     /// How long after its start a round's report waits for slow checks.
     fn grace(&self) -> Duration {
-        self.interval / 10
+        self.rounds.period() / 10
     }
 
     /// The round whose report is due at `now`: the earliest one whose

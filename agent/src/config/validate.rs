@@ -14,7 +14,15 @@ impl AgentSettings {
     /// Checks every setting and returns the configuration [`run`](crate::run)
     /// takes. The error names the first offending key.
     pub fn validate(self) -> Result<AgentConfig, ConfigError> {
-        let aggregator = parse_url("aggregator", &self.aggregator, &["http"])?;
+        let aggregator =
+            parse_url("aggregator", &self.aggregator, &["http"]).map_err(|mut error| {
+                if self.aggregator.trim_start().starts_with("https:") {
+                    error
+                        .reason
+                        .push_str(" (the stream to the aggregator is plain gRPC; no TLS yet)");
+                }
+                error
+            })?;
         if self.deployment.trim().is_empty() {
             return Err(ConfigError::key(
                 "deployment",
@@ -110,7 +118,7 @@ pub(super) fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, 
     }
     let url = Url::parse(text).map_err(|err| ConfigError::key(key, err.to_string()))?;
     if !schemes.contains(&url.scheme()) {
-        let mut reason = format!(
+        let reason = format!(
             "scheme \"{}\" is not supported here; use {}",
             url.scheme(),
             schemes
@@ -119,9 +127,6 @@ pub(super) fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, 
                 .collect::<Vec<_>>()
                 .join(" or ")
         );
-        if key == "aggregator" && url.scheme() == "https" {
-            reason.push_str(" (the stream to the aggregator is plain gRPC; no TLS yet)");
-        }
         return Err(ConfigError::key(key, reason));
     }
     if url.scheme() != "unix" && url.scheme() != "redis+unix" && url.host_str().is_none() {

@@ -96,13 +96,41 @@ fn system_roots() -> Result<Arc<ClientConfig>, String> {
 /// tests, and a client trusting only it.
 #[cfg(test)]
 pub(crate) mod testing {
+    use std::future::Future;
     use std::sync::Arc;
 
     use rustls::RootCertStore;
     use rustls::pki_types::PrivateKeyDer;
+    use tokio::net::{TcpListener, TcpStream};
     use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::server::TlsStream;
 
     use super::{Tls, client_config};
+
+    /// A TLS server on 127.0.0.1 with a self-signed certificate, running
+    /// `serve` on each connection after the handshake; its port, and a
+    /// client that trusts that certificate only.
+    pub(crate) async fn tls_server<F, Fut>(serve: F) -> (u16, Tls)
+    where
+        F: Fn(TlsStream<TcpStream>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (acceptor, trusting) = self_signed();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let serve = Arc::new(serve);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (acceptor, serve) = (acceptor.clone(), serve.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(socket).await {
+                        serve(tls).await;
+                    }
+                });
+            }
+        });
+        (port, trusting)
+    }
 
     pub(crate) fn self_signed() -> (TlsAcceptor, Tls) {
         let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();

@@ -250,23 +250,13 @@ mod tests {
 
     #[tokio::test]
     async fn wss_speaks_tls_first() {
-        let (acceptor, trusting) = crate::probe::web_tls::testing::self_signed();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
-                    };
-                    let Ok(mut socket) = tokio_tungstenite::accept_async(tls).await else {
-                        return;
-                    };
-                    while let Some(Ok(_)) = socket.next().await {}
-                });
-            }
-        });
+        let (port, trusting) = crate::probe::web_tls::testing::tls_server(|tls| async move {
+            let Ok(mut socket) = tokio_tungstenite::accept_async(tls).await else {
+                return;
+            };
+            while let Some(Ok(_)) = socket.next().await {}
+        })
+        .await;
         let url = Url::parse(&format!("wss://127.0.0.1:{port}/ws")).unwrap();
         let probe = WebsocketProbe::new(url, ActiveConnections::new()).with_tls(trusting);
         let result = Probe::Websocket(probe)

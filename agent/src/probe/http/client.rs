@@ -272,33 +272,17 @@ mod tests {
         assert!(matches!(fetched.body, Err(BodyError::TooLarge)));
     }
 
-    /// An HTTPS server on a self-signed certificate, one answer per
-    /// connection.
-    async fn https_server(acceptor: tokio_rustls::TlsAcceptor) -> u16 {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(mut tls) = acceptor.accept(socket).await else {
-                        return;
-                    };
-                    let mut request = vec![0; 4096];
-                    let _ = tls.read(&mut request).await;
-                    let reply = "HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nsecured";
-                    let _ = tls.write_all(reply.as_bytes()).await;
-                    let _ = tls.flush().await;
-                });
-            }
-        });
-        port
-    }
-
     #[tokio::test]
     async fn https_checks_the_servers_certificate() {
-        let (acceptor, trusting) = web_tls::testing::self_signed();
-        let port = https_server(acceptor).await;
+        // One answer per connection.
+        let (port, trusting) = web_tls::testing::tls_server(|mut tls| async move {
+            let mut request = vec![0; 4096];
+            let _ = tls.read(&mut request).await;
+            let reply = "HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nsecured";
+            let _ = tls.write_all(reply.as_bytes()).await;
+            let _ = tls.flush().await;
+        })
+        .await;
         let url = Url::parse(&format!("https://127.0.0.1:{port}/health")).unwrap();
         let mut body = Vec::new();
 

@@ -221,22 +221,11 @@ mod tests {
     /// A server that accepts TLS with a certificate no CA vouches for and
     /// sends back the first bytes it reads inside the TLS session.
     async fn server_with_self_signed_tls() -> (u16, tokio::sync::oneshot::Receiver<Vec<u8>>) {
-        use std::sync::Arc;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![certified.cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into()),
-        )
-        .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        // The server speaks PostgreSQL's SSLRequest first, so it takes the
+        // bare acceptor; the probe trusts no CA here (sslmode=require).
+        let (acceptor, _) = crate::probe::web_tls::testing::self_signed();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let (sender, receiver) = tokio::sync::oneshot::channel();
