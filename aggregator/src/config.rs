@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{DeploymentSettings, validate_deployment_name};
 use crate::hooks::{HookCommand, HookSettings, PLACEHOLDERS};
+use crate::traffic_source::TrafficSource;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 const ENV_PREFIX: &str = "GREENLIGHT_AGGREGATOR_";
@@ -33,6 +34,8 @@ pub struct AggregatorConfig {
     pub tick: Duration,
     /// Commands run when a cutover or rollback is decided.
     pub hooks: HookSettings,
+    /// Per deployment, where to read where traffic really goes.
+    pub traffic_sources: BTreeMap<String, TrafficSource>,
 }
 
 #[derive(Debug, Clone)]
@@ -263,6 +266,7 @@ impl AggregatorConfig {
             deployments: BTreeMap::new(),
             tick: default_tick(),
             hooks: HookSettings::default(),
+            traffic_sources: BTreeMap::new(),
         }
     }
 }
@@ -410,6 +414,7 @@ impl RawConfig {
             deployments,
             tick: self.tick,
             hooks,
+            traffic_sources: BTreeMap::new(),
         })
     }
 }

@@ -9,6 +9,7 @@
 //! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.
 //! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
+//! - [`traffic_source`]: reading where the load balancer sends traffic.
 //! - [`config`]: TOML + environment + flags, validated.
 //! - [`clock`]: wall time that follows tokio's (paused) clock.
 
@@ -20,6 +21,7 @@ pub mod health;
 pub mod hooks;
 pub mod hub;
 pub mod redis;
+pub mod traffic_source;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -24,6 +24,9 @@ pub struct VerdictJson {
     pub candidate_healthy_since: Option<String>,
     pub ready_after_seconds: f64,
     pub live_healthy: bool,
+    /// Whether the old side (the rollback target) is fresh and passing.
+    #[serde(default)]
+    pub standby_healthy: bool,
     pub bake_started: Option<String>,
     pub bake_deadline: Option<String>,
     pub dry_run: bool,
@@ -75,6 +78,12 @@ pub struct AgentJson {
     pub last_sequence: u64,
     pub last_report_at: Option<String>,
     pub failing_checks: Vec<String>,
+    /// The agent's clock minus the aggregator's, in seconds.
+    #[serde(default)]
+    pub clock_offset_seconds: f64,
+    /// When the agent says it took its latest report (its own clock).
+    #[serde(default)]
+    pub last_observed_at: Option<String>,
 }
 
 fn stamp_text(stamp: Option<&prost_types::Timestamp>) -> Option<String> {
@@ -94,6 +103,7 @@ impl From<&v1::Verdict> for VerdictJson {
             candidate_healthy_since: stamp_text(verdict.candidate_healthy_since.as_ref()),
             ready_after_seconds: verdict.ready_after_seconds,
             live_healthy: verdict.live_healthy,
+            standby_healthy: verdict.standby_healthy,
             bake_started: stamp_text(verdict.bake_started.as_ref()),
             bake_deadline: stamp_text(verdict.bake_deadline.as_ref()),
             dry_run: verdict.dry_run,
@@ -146,6 +156,8 @@ impl From<&v1::AgentSummary> for AgentJson {
             last_sequence: agent.last_sequence,
             last_report_at: stamp_text(agent.last_report_at.as_ref()),
             failing_checks: agent.failing_checks.clone(),
+            clock_offset_seconds: agent.clock_offset_seconds,
+            last_observed_at: stamp_text(agent.last_observed_at.as_ref()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The words for enum values in JSON, logs and the CLI. Proto enum names
 //! (`COLOR_GREEN`) are for the wire; people read `green` and `READY`.
 
-use crate::v1::{Action, CheckStatus, Color, Decision, Phase};
+use crate::v1::{Action, CheckKind, CheckStatus, Color, Decision, Phase};
 
 pub fn color_name(color: Color) -> &'static str {
     match color {
@@ -92,8 +92,35 @@ pub fn check_status_name(status: CheckStatus) -> &'static str {
         CheckStatus::Pass => "pass",
         CheckStatus::Warn => "warn",
         CheckStatus::Fail => "fail",
+        CheckStatus::Inconclusive => "inconclusive",
         CheckStatus::Unspecified => "unspecified",
     }
+}
+
+/// The name a check kind goes by in reports, `/health` and verdicts.
+pub fn check_kind_name(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::Postgres => "postgres",
+        CheckKind::Redis => "redis",
+        CheckKind::Websocket => "websocket",
+        CheckKind::Http => "http",
+        CheckKind::Traffic => "traffic",
+        CheckKind::Process => "process",
+        CheckKind::Unspecified => "unspecified",
+    }
+}
+
+pub fn parse_check_kind(text: &str) -> Option<CheckKind> {
+    [
+        CheckKind::Postgres,
+        CheckKind::Redis,
+        CheckKind::Websocket,
+        CheckKind::Http,
+        CheckKind::Traffic,
+        CheckKind::Process,
+    ]
+    .into_iter()
+    .find(|kind| check_kind_name(*kind) == text)
 }
 
 #[cfg(test)]

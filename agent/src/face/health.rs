@@ -123,7 +123,7 @@ fn unit(unit: &str) -> &str {
 fn word(status: CheckStatus) -> &'static str {
     match status {
         CheckStatus::Pass => "pass",
-        CheckStatus::Warn | CheckStatus::Unspecified => "warn",
+        CheckStatus::Warn | CheckStatus::Inconclusive | CheckStatus::Unspecified => "warn",
         CheckStatus::Fail => "fail",
     }
 }

@@ -82,7 +82,10 @@ impl AgentService for TestAggregator {
         let last_sequence = *self.seen.lock().unwrap().last.get(&run_id).unwrap_or(&0);
         let (replies, outgoing) = mpsc::channel(64);
         let _ = replies
-            .send(reply(AggregatorBody::Welcome(Welcome { last_sequence })))
+            .send(reply(AggregatorBody::Welcome(Welcome {
+                last_sequence,
+                min_requests: 0,
+            })))
             .await;
         let seen = self.seen.clone();
         let crash = self.crash.clone();

@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use greenlight_proto::names::color_name;
-use greenlight_proto::v1::{Action, Hello, Phase, Report, Verdict};
+use greenlight_proto::v1::{Action, Color, Hello, Phase, Report, Verdict};
 
 pub use agent::{AgentKey, ReportOutcome};
 pub use control::{ControlError, ControlOutcome};
@@ -169,6 +169,13 @@ impl Engine {
             agent.connected = false;
             self.evaluate(&key.deployment, now);
         }
+    }
+
+    /// The deployment's traffic source (the load balancer, read back) says
+    /// traffic goes to `on` now.
+    pub fn traffic_observed(&mut self, name: &str, on: Color, now: SystemTime) {
+        // Stub until the engine follows the load balancer (issue 9).
+        let _ = (name, on, now);
     }
 
     /// Time passes: agents go stale, windows end, the long gone are forgotten.

@@ -46,6 +46,16 @@ pub struct DeploymentSettings {
     /// After a restart, how long the candidate's agents have to reconnect
     /// before their absence counts as missing data.
     pub restore_grace: Duration,
+    /// An agent whose clock is further than this from the aggregator's is
+    /// named in a `clock_skew` warning (its times are mapped either way).
+    pub max_clock_skew: Duration,
+    /// A hook carries the switch out and reports back: Baking and
+    /// RolledBack are entered only when it succeeded. Off when no hook is
+    /// configured (the operator switches; the decision is taken as done).
+    pub confirm_switch: bool,
+    /// Where traffic really goes disagreeing with the verdict for this long
+    /// raises a `traffic_drift` alert.
+    pub traffic_drift_after: Duration,
 }
 
 /// A traffic rule fires when the last `consecutive` samples breached, or
@@ -98,6 +108,9 @@ impl Default for DeploymentSettings {
             },
             rollback_on_missing_data: false,
             restore_grace: Duration::from_secs(15),
+            max_clock_skew: Duration::from_secs(30),
+            confirm_switch: false,
+            traffic_drift_after: Duration::from_secs(30),
         }
     }
 }

@@ -65,7 +65,10 @@ impl AgentService for AgentStreamService {
             "agent connected"
         );
         let (outbound, receiver) = mpsc::channel(OUTBOUND_QUEUE);
-        let welcome = AggregatorBody::Welcome(Welcome { last_sequence });
+        let welcome = AggregatorBody::Welcome(Welcome {
+            last_sequence,
+            min_requests: 0,
+        });
         outbound
             .send(Ok(message(welcome)))
             .await

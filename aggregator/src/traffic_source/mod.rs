@@ -1,0 +1,38 @@
+//! Where traffic really goes: the load balancer read back (HAProxy's
+//! runtime API, or which nginx config is enabled), so the verdict's live
+//! color follows the world, whoever moved it.
+
+mod config;
+
+pub use config::{DEFAULT_POLL, RawTrafficSource};
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to read one deployment's load balancer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrafficSourceKind {
+    /// HAProxy's runtime API: the color whose server is ready (with a
+    /// weight) is where traffic goes.
+    Haproxy {
+        /// The admin socket: a Unix socket path, or `host:port`.
+        socket: String,
+        backend: String,
+        blue_server: String,
+        green_server: String,
+    },
+    /// nginx as the guide switches it: the enabled site is a copy of one
+    /// color's config.
+    Nginx {
+        site: PathBuf,
+        blue_config: PathBuf,
+        green_config: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficSource {
+    pub kind: TrafficSourceKind,
+    /// How often it is read.
+    pub poll: Duration,
+}
