@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime};
 use greenlight_proto::time::from_timestamp;
 use greenlight_proto::v1::{CheckResult, CheckStatus, Color, Report};
 
+use super::agent_clock::ClockOffset;
+use super::report_check::{malformed, refuse_unknown_values};
 use super::traffic::{Counters, TrafficWindow};
 
 /// Identity of an agent within one deployment.
@@ -37,6 +39,9 @@ pub enum ReportOutcome {
     OutOfOrder,
     /// The report is malformed; the text names the field.
     Invalid(String),
+    /// Taken, but values in it were unknown: the checks they belong to
+    /// count as failing. The text names the fields.
+    Refused(String),
     /// No Hello registered this agent (or it was forgotten).
     UnknownAgent,
 }
@@ -51,6 +56,14 @@ pub struct AgentState {
     pub connected_at: SystemTime,
     /// When the aggregator last heard from it (receive time, not the agent's clock).
     pub last_seen: SystemTime,
+    /// When its latest report was observed, on the aggregator's timeline:
+    /// what freshness and evidence are judged by.
+    pub last_observed: SystemTime,
+    /// Its clock against ours, estimated from its reports.
+    pub clock: ClockOffset,
+    /// After the aggregator itself stalled, its silence does not count
+    /// until then (it could not be heard).
+    pub grace_until: Option<SystemTime>,
     pub last_sequence: u64,
     pub latest: Option<Report>,
     /// Per failing check (check/component): since when it has failed
@@ -87,6 +100,9 @@ impl AgentState {
             connected: true,
             connected_at: now,
             last_seen: now,
+            last_observed: now,
+            clock: ClockOffset::default(),
+            grace_until: None,
             last_sequence: 0,
             latest: None,
             failing: BTreeMap::new(),
@@ -100,6 +116,7 @@ impl AgentState {
     pub fn reconnect(&mut self, identity: AgentIdentity, connection: u64, now: SystemTime) {
         if identity.run_id != self.identity.run_id {
             self.last_sequence = 0;
+            self.clock = ClockOffset::default();
         }
         self.identity = identity;
         self.connection = connection;
@@ -112,7 +129,7 @@ impl AgentState {
     /// requests the backend served since the previous report.
     pub fn accept(
         &mut self,
-        report: Report,
+        mut report: Report,
         now: SystemTime,
         traffic_window: Duration,
     ) -> (ReportOutcome, u64) {
@@ -120,11 +137,14 @@ impl AgentState {
         if outcome != ReportOutcome::Accepted {
             return (outcome, 0);
         }
-        let observed_at = report
+        let refused = refuse_unknown_values(&mut report);
+        let agents_time = report
             .observed_at
             .as_ref()
             .and_then(from_timestamp)
             .unwrap_or(now);
+        // Every time the rules measure is on our timeline (one timeline).
+        let observed_at = self.clock.map(now, agents_time);
         self.track_failures(&report, observed_at);
         let added = match &report.traffic {
             Some(counters) => {
@@ -135,19 +155,18 @@ impl AgentState {
         };
         self.last_sequence = report.sequence;
         self.last_seen = now;
+        self.last_observed = observed_at;
         self.latest = Some(report);
-        (ReportOutcome::Accepted, added)
+        if refused.is_empty() {
+            (ReportOutcome::Accepted, added)
+        } else {
+            (ReportOutcome::Refused(refused.join("; ")), added)
+        }
     }
 
     fn check(&self, report: &Report) -> ReportOutcome {
-        if report.sequence == 0 {
-            return ReportOutcome::Invalid("report.sequence: must start at 1".into());
-        }
-        if let Some(bad) = report.checks.iter().find(|check| check.check.is_empty()) {
-            return ReportOutcome::Invalid(format!(
-                "report.checks.check: empty check name (component {:?})",
-                bad.component
-            ));
+        if let Some(problem) = malformed(report) {
+            return ReportOutcome::Invalid(problem);
         }
         if report.sequence == self.last_sequence {
             return ReportOutcome::Duplicate;
@@ -194,13 +213,41 @@ impl AgentState {
         self.identity.interval * intervals
     }
 
-    /// Fresh = heard from within `intervals` report intervals.
+    /// Fresh = its latest observation is within `intervals` report
+    /// intervals of now, on our timeline.
     pub fn is_fresh(&self, now: SystemTime, intervals: u32) -> bool {
-        self.latest.is_some() && self.silence(now) <= self.stale_after(intervals)
+        self.latest.is_some()
+            && (self.silence(now) <= self.stale_after(intervals)
+                || self.grace_until.is_some_and(|until| now < until))
     }
 
+    /// How old its latest observation is (or its connection, before any).
     pub fn silence(&self, now: SystemTime) -> Duration {
-        now.duration_since(self.last_seen).unwrap_or_default()
+        now.duration_since(self.last_observed).unwrap_or_default()
+    }
+
+    /// Connected less than one interval ago and no report yet: not missing,
+    /// only new (a scale-out is no HOLD).
+    pub fn is_new(&self, now: SystemTime) -> bool {
+        self.latest.is_none()
+            && self.connected
+            && now.duration_since(self.connected_at).unwrap_or_default() < self.identity.interval
+    }
+
+    /// When it stops being new or fresh: the engine must look again then.
+    pub fn next_change(&self, intervals: u32, forget_after: Duration) -> SystemTime {
+        if self.latest.is_none() {
+            return self.connected_at + self.identity.interval;
+        }
+        let mut stale = self.last_observed + self.stale_after(intervals) + Duration::from_millis(1);
+        if let Some(until) = self.grace_until {
+            stale = stale.max(until);
+        }
+        if self.connected {
+            stale
+        } else {
+            stale.min(self.last_observed + forget_after)
+        }
     }
 
     pub fn failing_checks(&self) -> impl Iterator<Item = &CheckResult> {

@@ -33,8 +33,10 @@ pub struct Bake<'a> {
     pub deadline: SystemTime,
     /// Requests the candidate served since cutover.
     pub bake_requests: u64,
-    /// After a restart, agents' absence is not missing data until then.
-    pub grace_until: Option<SystemTime>,
+    /// After a restart, agents' absence is not missing data yet.
+    pub in_grace: bool,
+    /// Whether an agent of the old side was there since the cutover.
+    pub stable_seen: bool,
     /// When the stable side last failed each check.
     pub stable_failed_at: &'a BTreeMap<String, SystemTime>,
 }
@@ -45,7 +47,18 @@ impl Bake<'_> {
         self.candidate_agents(now, &mut found);
         self.shared_faults(now, &mut found);
         self.traffic_rules(now, &mut found);
-        if !found.triggers.is_empty()
+        if !found.triggers.is_empty() && !self.stable_seen {
+            // Unknown is not unhealthy: with no old-side agent at all, roll
+            // back as the guide does, and say what is not known.
+            found.info.push(Finding::new(
+                Rule::BaselineMissing,
+                self.stable,
+                format!(
+                    "no {} agent has reported since the cutover: the rollback target's health and the baseline are unknown; rolling back as the guide does",
+                    color_name(self.stable)
+                ),
+            ));
+        } else if !found.triggers.is_empty()
             && !color_is_healthy(self.settings, self.agents, self.stable, now)
         {
             found.holds.push(Finding::new(
@@ -63,7 +76,7 @@ impl Bake<'_> {
 
     fn candidate_agents(&self, now: SystemTime, found: &mut BakeFindings) {
         let settings = self.settings;
-        let in_grace = self.grace_until.is_some_and(|until| now < until);
+        let in_grace = self.in_grace;
         let mut missing = Vec::new();
         let mut any = false;
         for (key, agent) in self
@@ -72,6 +85,9 @@ impl Bake<'_> {
             .filter(|(k, _)| k.color == self.candidate)
         {
             any = true;
+            if agent.is_new(now) {
+                continue; // one interval to send its first report
+            }
             if !judge_freshness(settings, key, agent, now, Rule::MissingData, &mut missing) {
                 let silent_too_long = agent.silence(now) > settings.health_failure_for;
                 if settings.rollback_on_missing_data && silent_too_long && !in_grace {
@@ -125,7 +141,12 @@ impl Bake<'_> {
                 None => failing.since,
             };
             let since = if shared_now { failing.since } else { own_since };
-            let for_time = now.duration_since(since).unwrap_or_default();
+            // On evidence: up to its latest observation, not up to now (a
+            // failure seen once before a silence has not lasted the silence).
+            let for_time = agent
+                .last_observed
+                .duration_since(since)
+                .unwrap_or_default();
             let base = Finding::new(Rule::CheckFailed, key.color, "")
                 .agent(&key.instance_id)
                 .check(name)

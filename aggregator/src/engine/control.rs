@@ -3,13 +3,13 @@
 
 use std::time::SystemTime;
 
-use greenlight_proto::names::{color_name, other_color, phase_name};
+use greenlight_proto::names::{color_name, phase_name};
 use greenlight_proto::v1::{Decision, Reason, Verdict};
 
-use super::Engine;
-use super::deployment::Evaluation;
+use super::core::Engine;
+use super::deployment::{Deployment, Evaluation};
 use super::finding::{Finding, Rule};
-use super::lifecycle::Stage;
+use super::stage::Stage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -43,11 +43,16 @@ impl Engine {
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
         let deployment = self.acting_on(name)?;
-        if deployment.life.stage != Stage::PreCutover {
+        if !matches!(deployment.life.stage(), Stage::PreCutover(_)) {
+            let doing = if deployment.life.stage().switching().is_some() {
+                "a switch is in flight"
+            } else {
+                "cutover is for a READY candidate"
+            };
             return Err(ControlError::WrongPhase(format!(
-                "{name} is {}: traffic is already on {}; cutover is for a READY candidate",
+                "{name} is {}: traffic is on {}; {doing}",
                 phase_name(deployment.life.phase),
-                color_name(deployment.life.traffic_on)
+                color_name(deployment.life.traffic_on())
             )));
         }
         let evaluation = deployment.evaluate(now);
@@ -62,7 +67,8 @@ impl Engine {
         // A paused deployment stays paused; an explicit cutover resumes it.
         deployment.life.paused = None;
         let forced = if force { " (forced)" } else { "" };
-        let evaluation = deployment.start_bake(now, format!("cutover requested by {by}{forced}"));
+        let evaluation =
+            deployment.start_cutover(now, format!("cutover requested by {by}{forced}"));
         Ok(self.control_outcome(
             name,
             evaluation,
@@ -79,22 +85,23 @@ impl Engine {
         now: SystemTime,
     ) -> Result<ControlOutcome, ControlError> {
         let deployment = self.acting_on(name)?;
-        match deployment.life.stage {
-            Stage::PreCutover | Stage::RolledBack => {
+        match deployment.life.stage() {
+            Stage::PreCutover(_) | Stage::RolledBack(_) | Stage::CuttingOver(_) => {
                 let message = format!(
                     "traffic is already on {}: nothing to roll back",
-                    color_name(deployment.life.traffic_on)
+                    color_name(deployment.life.traffic_on())
                 );
                 let verdict = self.verdict(name, now).expect("deployment exists");
                 return Ok(ControlOutcome { message, verdict });
             }
             // After Verified the old side is the standby: roll back to it.
-            Stage::Verified => deployment.life.stable = other_color(deployment.life.stable),
-            Stage::Baking => {}
+            Stage::Verified(_) => deployment.life.reopen_verified(),
+            // A rollback that failed (or hangs) is run again, under a new epoch.
+            Stage::Baking(_) | Stage::RollingBack(_) | Stage::RollbackFailed(_) => {}
         }
         let cause = format!("rollback requested by {by}: {reason}");
         let finding = Finding::new(Rule::RolledBack, deployment.life.candidate(), cause.clone());
-        let evaluation = deployment.roll_back(vec![finding], cause);
+        let evaluation = deployment.roll_back(vec![finding], cause, now);
         Ok(self.control_outcome(name, evaluation, now, "rollback: traffic goes back"))
     }
 
@@ -128,17 +135,14 @@ impl Engine {
         Ok(self.control_outcome(name, evaluation, now, &format!("resumed by {by}")))
     }
 
-    fn named(&mut self, name: &str) -> Result<&mut super::deployment::Deployment, ControlError> {
+    fn named(&mut self, name: &str) -> Result<&mut Deployment, ControlError> {
         self.deployments
             .get_mut(name)
             .ok_or_else(|| ControlError::NotFound(name.to_string()))
     }
 
     /// A deployment the engine may act on: not in dry-run mode.
-    fn acting_on(
-        &mut self,
-        name: &str,
-    ) -> Result<&mut super::deployment::Deployment, ControlError> {
+    fn acting_on(&mut self, name: &str) -> Result<&mut Deployment, ControlError> {
         let deployment = self.named(name)?;
         if deployment.settings.dry_run {
             return Err(ControlError::DryRun(name.to_string()));

@@ -1,19 +1,22 @@
-//! One deployment's state and its evaluation: readiness before cutover,
-//! the bake rules after, and the transitions between the stages.
+//! One deployment's state and its evaluation at one instant: what each
+//! stage concludes. The bake's flow is in `bake_flow`, the switches' in
+//! `switching`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::SystemTime;
 
-use greenlight_proto::names::{color_name, other_color};
+use greenlight_proto::names::color_name;
 use greenlight_proto::v1::{Action, Color, Decision, Phase};
 
 use super::agent::{AgentKey, AgentState};
-use super::bake::Bake;
 use super::finding::{Finding, Rule};
-use super::lifecycle::{Lifecycle, Stage};
+use super::lifecycle::Lifecycle;
+use super::outputs::Severity;
 use super::readiness;
 use super::settings::DeploymentSettings;
+use super::stage::Stage;
 use super::traffic_rules::TrafficRules;
+use super::traffic_seen::TrafficSeen;
 
 /// What one evaluation concluded.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,17 +28,31 @@ pub struct Evaluation {
     pub action: Action,
     /// Why the phase changed, when it did.
     pub cause: String,
+    /// An alert this evaluation raises beyond the usual ones (a switch
+    /// that failed, traffic moved behind greenlight's back).
+    pub alert: Option<(Severity, String)>,
 }
 
 impl Evaluation {
-    fn new(decision: Decision, phase: Phase, findings: Vec<Finding>) -> Self {
+    pub fn new(decision: Decision, phase: Phase, findings: Vec<Finding>) -> Self {
         Evaluation {
             decision,
             phase,
             findings,
             action: Action::None,
             cause: String::new(),
+            alert: None,
         }
+    }
+
+    pub fn caused(mut self, cause: impl Into<String>) -> Self {
+        self.cause = cause.into();
+        self
+    }
+
+    pub fn alerting(mut self, severity: Severity, summary: String) -> Self {
+        self.alert = Some((severity, summary));
+        self
     }
 }
 
@@ -45,6 +62,8 @@ pub struct Deployment {
     pub agents: BTreeMap<AgentKey, AgentState>,
     pub life: Lifecycle,
     pub traffic: TrafficRules,
+    /// Where the load balancer says traffic goes, when it is read.
+    pub seen: TrafficSeen,
     pub candidate_healthy_since: Option<SystemTime>,
     /// When the stable side last reported each check failing: a candidate
     /// failure counts as its own only from when the stable side stopped
@@ -55,28 +74,45 @@ pub struct Deployment {
     /// What makes a verdict new (see `verdict::signature`).
     pub signature: Option<u64>,
     pub last: Option<Evaluation>,
+    /// The last sequence of each agent run, as saved before a restart: a
+    /// report replayed to the new aggregator is not counted twice.
+    pub restored_sequences: BTreeMap<String, u64>,
+    /// The saved state changed without a new epoch (a sample taken during
+    /// the bake, a sequence accepted): it is saved with the next step.
+    pub state_dirty: bool,
 }
 
 impl Deployment {
-    pub fn new(settings: DeploymentSettings) -> Self {
+    pub fn new(settings: DeploymentSettings, first_epoch: u64) -> Self {
         Deployment {
             life: Lifecycle::new(settings.live),
             settings,
             agents: BTreeMap::new(),
             traffic: TrafficRules::default(),
+            seen: TrafficSeen::default(),
             candidate_healthy_since: None,
             stable_failed_at: BTreeMap::new(),
-            epoch: 0,
+            epoch: first_epoch,
             signature: None,
             last: None,
+            restored_sequences: BTreeMap::new(),
+            state_dirty: false,
         }
     }
 
     pub fn evaluate(&mut self, now: SystemTime) -> Evaluation {
-        match self.life.stage {
-            Stage::PreCutover => self.before_cutover(now),
-            Stage::Baking => self.baking(now),
-            Stage::Verified | Stage::RolledBack => self.settled(now),
+        let mut evaluation = self.evaluate_stage(now);
+        evaluation.findings.extend(self.clock_warnings());
+        evaluation
+    }
+
+    fn evaluate_stage(&mut self, now: SystemTime) -> Evaluation {
+        match self.life.stage() {
+            Stage::PreCutover(_) => self.before_cutover(now),
+            Stage::CuttingOver(_) | Stage::RollingBack(_) => self.switch_in_flight(now),
+            Stage::Baking(_) => self.baking(now),
+            Stage::RollbackFailed(_) => self.rollback_failed(now),
+            Stage::Verified(_) | Stage::RolledBack(_) => self.settled(now),
         }
     }
 
@@ -89,218 +125,197 @@ impl Deployment {
             self.candidate_healthy_since,
             now,
         );
-        self.candidate_healthy_since = readiness.healthy_since;
-        if let Some(reason) = &self.life.paused {
-            let mut findings = vec![paused(candidate, reason)];
+        let in_grace = self.life.in_grace(now);
+        let mut cutover_failed = None;
+        if let Stage::PreCutover(pre) = self.life.stage() {
+            cutover_failed = pre.cutover_failed.clone();
+        }
+        if in_grace && readiness.decision != Decision::Ready && readiness.waiting_for_agents {
+            // After a restart (or our own stall) the agents are on their way
+            // back: the phase keeps its place and the readiness window its
+            // start, but nothing unproven is READY.
+            let text = "waiting for the agents after a restart (restore_grace): not READY until they report";
+            let mut findings = vec![Finding::new(Rule::Restoring, candidate, text)];
             findings.extend(readiness.findings);
-            return Evaluation::new(Decision::Hold, Phase::Held, findings);
+            let phase = match self.life.phase {
+                Phase::Held => Phase::Held,
+                phase if phase_before_cutover(phase) => phase,
+                _ => readiness.phase,
+            };
+            return Evaluation::new(Decision::NotReady, phase, findings);
         }
-        let mut evaluation =
-            Evaluation::new(readiness.decision, readiness.phase, readiness.findings);
-        if readiness.decision == Decision::Ready && self.settings.auto_cutover {
-            if self.settings.dry_run {
-                evaluation.findings.push(Finding::new(
-                    Rule::DryRun,
+        self.candidate_healthy_since = readiness.healthy_since;
+        let mut findings = readiness.findings;
+        if let Some(failed) = &cutover_failed {
+            findings.push(
+                Finding::new(
+                    Rule::CutoverFailed,
                     candidate,
-                    "dry run: would cut over now (auto_cutover is on)",
-                ));
-            } else {
-                return self.start_bake(now, "READY and auto_cutover is on".into());
-            }
+                    format!(
+                        "the cutover of epoch {} failed, traffic stayed on {}: {}",
+                        failed.epoch,
+                        color_name(self.life.stable()),
+                        failed.detail
+                    ),
+                )
+                .error(&failed.detail)
+                .since(failed.at),
+            );
         }
+        if let Some(reason) = &self.life.paused {
+            let mut held = vec![paused(candidate, reason)];
+            held.extend(findings);
+            return Evaluation::new(Decision::Hold, Phase::Held, held);
+        }
+        let evaluation = Evaluation::new(readiness.decision, readiness.phase, findings);
+        if readiness.decision != Decision::Ready || !self.settings.auto_cutover {
+            return evaluation;
+        }
+        if cutover_failed.is_some() {
+            // A switch that failed is not retried by itself: a person looks.
+            return evaluation;
+        }
+        if self.settings.dry_run {
+            let mut evaluation = evaluation;
+            evaluation.findings.push(Finding::new(
+                Rule::DryRun,
+                candidate,
+                "dry run: would cut over now (auto_cutover is on)",
+            ));
+            return evaluation;
+        }
+        self.start_cutover(now, "READY and auto_cutover is on".into())
+    }
+
+    /// Cutover decided: traffic goes to the candidate. With a switch to
+    /// confirm it, the bake starts when the switch succeeded.
+    pub fn start_cutover(&mut self, now: SystemTime, cause: String) -> Evaluation {
+        if !self.settings.confirm_switch {
+            let mut evaluation = self.start_bake(now, false);
+            evaluation.action = Action::Cutover;
+            evaluation.cause = cause;
+            return evaluation;
+        }
+        self.life.move_to_cutting_over(now, cause.clone());
+        let mut evaluation = self.switch_in_flight(now);
+        evaluation.action = Action::Cutover;
+        evaluation.cause = cause;
         evaluation
     }
 
-    /// Cutover: traffic goes to the candidate and the bake starts.
-    pub fn start_bake(&mut self, now: SystemTime, cause: String) -> Evaluation {
-        let candidate = self.life.candidate();
+    /// Traffic is on the candidate: the triggers are armed.
+    pub fn start_bake(&mut self, now: SystemTime, external: bool) -> Evaluation {
+        let stable = self.life.stable();
         self.traffic
-            .start_bake(&self.settings, &self.agents, self.life.stable, now);
-        let life = &mut self.life;
-        life.stage = Stage::Baking;
-        life.traffic_on = candidate;
-        // Whole milliseconds, as saved: a restored deadline is the same instant.
-        let now = whole_millis(now);
-        life.bake_started = Some(now);
-        life.bake_deadline = Some(now + self.settings.bake_for);
-        life.held_since = None;
-        life.bake_requests = 0;
-        Evaluation {
-            action: Action::Cutover,
-            cause,
-            ..Evaluation::new(Decision::Ready, Phase::Baking, Vec::new())
-        }
-    }
-
-    fn baking(&mut self, now: SystemTime) -> Evaluation {
-        let candidate = self.life.candidate();
-        let deadline = self.life.bake_deadline.unwrap_or(now);
-        let found = Bake {
-            settings: &self.settings,
-            agents: &self.agents,
-            stable: self.life.stable,
-            candidate,
-            traffic: &self.traffic,
-            deadline,
-            bake_requests: self.life.bake_requests,
-            grace_until: self.life.grace_until,
-            stable_failed_at: &self.stable_failed_at,
-        }
-        .evaluate(now);
-
-        if let Some(reason) = self.life.paused.clone() {
-            let mut findings = vec![paused(candidate, &reason)];
-            findings.extend(
-                found
-                    .holds
-                    .into_iter()
-                    .chain(found.triggers)
-                    .chain(found.info),
-            );
-            self.life.held_since.get_or_insert(now);
-            return Evaluation::new(Decision::Hold, Phase::Held, findings);
-        }
-        if !found.triggers.is_empty() && found.holds.is_empty() {
-            if self.settings.dry_run {
-                let mut findings = found.triggers;
-                findings.push(Finding::new(
-                    Rule::DryRun,
-                    candidate,
-                    format!(
-                        "dry run: would roll back to {}",
-                        color_name(self.life.stable)
-                    ),
-                ));
-                return Evaluation::new(Decision::Rollback, Phase::Baking, findings);
-            }
-            let cause = summary(&found.triggers);
-            return self.roll_back(found.triggers, cause);
-        }
-        if !found.holds.is_empty() {
-            self.life.held_since.get_or_insert(now);
-            let mut findings = found.holds;
-            findings.extend(found.triggers.into_iter().chain(found.info));
-            let mut evaluation = Evaluation::new(Decision::Hold, Phase::Held, findings);
-            evaluation.cause = summary(&evaluation.findings);
-            return evaluation;
-        }
-        if let Some(since) = self.life.held_since.take() {
-            // Bake time counts only while the candidate is judged.
-            if since < deadline {
-                let held = now.duration_since(since).unwrap_or_default();
-                self.life.bake_deadline = Some(deadline + held);
-            }
-        }
-        if now >= self.life.bake_deadline.unwrap_or(now) {
-            return self.verify();
-        }
-        Evaluation::new(Decision::Ready, Phase::Baking, found.info)
-    }
-
-    /// A trigger fired (or an operator asked): traffic goes back to the
-    /// stable side.
-    pub fn roll_back(&mut self, findings: Vec<Finding>, cause: String) -> Evaluation {
-        let life = &mut self.life;
-        life.stage = Stage::RolledBack;
-        life.traffic_on = life.stable;
-        life.held_since = None;
-        life.settled_runs = runs_of(&self.agents, life.candidate());
-        Evaluation {
-            action: Action::Rollback,
-            cause,
-            ..Evaluation::new(Decision::Rollback, Phase::RolledBack, findings)
-        }
-    }
-
-    fn verify(&mut self) -> Evaluation {
-        let life = &mut self.life;
-        let verified = life.candidate();
-        let cause = format!(
-            "bake passed: {:.0} s with {} requests and no trigger",
-            self.settings.bake_for.as_secs_f64(),
-            life.bake_requests
-        );
-        life.stage = Stage::Verified;
-        life.stable = verified;
-        life.traffic_on = verified;
-        life.settled_runs = runs_of(&self.agents, other_color(verified));
-        self.candidate_healthy_since = None;
-        Evaluation {
-            cause,
-            ..Evaluation::new(Decision::Ready, Phase::Verified, Vec::new())
-        }
-    }
-
-    /// Verified or RolledBack, until the candidate side runs something new.
-    fn settled(&mut self, now: SystemTime) -> Evaluation {
-        let candidate = self.life.candidate();
-        let redeployed = self.agents.iter().any(|(key, agent)| {
-            key.color == candidate && !self.life.settled_runs.contains(&agent.identity.run_id)
-        });
-        if redeployed {
-            self.life.stage = Stage::PreCutover;
-            self.candidate_healthy_since = None;
-            let mut evaluation = self.before_cutover(now);
-            evaluation.cause = format!("a new {} deployment started", color_name(candidate));
-            return evaluation;
-        }
-        if self.life.stage == Stage::Verified {
-            let text = format!(
-                "{} is verified and live; the next deployment goes to {}",
-                color_name(self.life.stable),
-                color_name(candidate)
-            );
-            return Evaluation::new(
-                Decision::Ready,
-                Phase::Verified,
-                vec![Finding::new(Rule::AwaitingDeploy, candidate, text)],
-            );
-        }
-        let cause = self
-            .life
-            .transitions
+            .start_bake(&self.settings, &self.agents, stable, now);
+        let stable_seen = self
+            .agents
             .iter()
-            .rev()
-            .find(|t| t.to() == Phase::RolledBack)
-            .map(|t| t.cause.clone())
-            .unwrap_or_default();
-        let text = format!(
-            "traffic is back on {}; redeploy {} to start again ({cause})",
-            color_name(self.life.stable),
-            color_name(candidate)
-        );
-        Evaluation::new(
-            Decision::Rollback,
-            Phase::RolledBack,
-            vec![Finding::new(Rule::RolledBack, candidate, text)],
+            .any(|(key, agent)| key.color == stable && agent.latest.is_some());
+        self.life
+            .move_to_baking(now, self.settings.bake_for, stable_seen, external);
+        self.seen.own_switch(now);
+        Evaluation::new(Decision::Ready, Phase::Baking, Vec::new())
+    }
+
+    /// A switch is moving traffic: the decision stands, nothing else is
+    /// decided until it reports back.
+    fn switch_in_flight(&mut self, now: SystemTime) -> Evaluation {
+        let (decision, phase, what, switch) = match self.life.stage() {
+            Stage::CuttingOver(switch) => (
+                Decision::Ready,
+                Phase::Ready,
+                format!("cutover to {}", color_name(self.life.candidate())),
+                switch.clone(),
+            ),
+            Stage::RollingBack(switch) => (
+                Decision::Rollback,
+                Phase::Baking,
+                format!("rollback to {}", color_name(self.life.stable())),
+                switch.clone(),
+            ),
+            _ => unreachable!("switch_in_flight is evaluated only while switching"),
+        };
+        let waited = now.duration_since(switch.decided_at).unwrap_or_default();
+        let finding = Finding::new(
+            Rule::Switching,
+            self.life.candidate(),
+            format!(
+                "{what} decided ({}); waiting {:.0} s so far for the switch to confirm it",
+                switch.cause,
+                waited.as_secs_f64()
+            ),
         )
+        .since(switch.decided_at);
+        Evaluation::new(decision, phase, vec![finding])
+    }
+
+    fn rollback_failed(&mut self, _now: SystemTime) -> Evaluation {
+        let Stage::RollbackFailed(failed) = self.life.stage() else {
+            unreachable!("rollback_failed is evaluated only in its stage");
+        };
+        let text = format!(
+            "the rollback of epoch {} failed and traffic may still be on {}: {}; run `greenlight rollback` to try again, or deploy/switch-traffic --force",
+            failed.epoch,
+            color_name(self.life.candidate()),
+            failed.detail
+        );
+        let finding = Finding::new(Rule::RollbackFailed, self.life.candidate(), text)
+            .error(&failed.detail)
+            .since(failed.at);
+        Evaluation::new(Decision::Rollback, Phase::Held, vec![finding])
+    }
+
+    /// One timeline: an agent whose clock is far from ours is mapped all
+    /// the same, and named, because its own times (in its logs, its
+    /// /health) will not match ours.
+    fn clock_warnings(&self) -> Vec<Finding> {
+        let limit = self.settings.max_clock_skew;
+        self.agents
+            .iter()
+            .filter(|(_, agent)| agent.latest.is_some() && agent.clock.offset() > limit)
+            .map(|(key, agent)| {
+                let offset = agent.clock.offset_seconds();
+                let way = if offset < 0.0 { "behind" } else { "ahead of" };
+                Finding::new(
+                    Rule::ClockSkew,
+                    key.color,
+                    format!(
+                        "its clock is {:.1} s {way} the aggregator's (max_clock_skew {:.0} s); its times are mapped onto the aggregator's timeline",
+                        offset.abs(),
+                        limit.as_secs_f64()
+                    ),
+                )
+                .agent(&key.instance_id)
+                .observed(offset, "seconds", limit.as_secs_f64())
+            })
+            .collect()
+    }
+
+    /// The candidate agents' runs now: a run not among them later is a
+    /// new deployment.
+    pub fn runs_of(&self, color: Color) -> BTreeSet<String> {
+        self.agents
+            .iter()
+            .filter(|(key, _)| key.color == color)
+            .map(|(_, agent)| agent.identity.run_id.clone())
+            .collect()
     }
 }
 
-fn whole_millis(time: SystemTime) -> SystemTime {
-    let since = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    std::time::UNIX_EPOCH + std::time::Duration::from_millis(since.as_millis() as u64)
+fn phase_before_cutover(phase: Phase) -> bool {
+    matches!(
+        phase,
+        Phase::Normal | Phase::Deploying | Phase::Testing | Phase::Ready
+    )
 }
 
-fn paused(color: Color, reason: &str) -> Finding {
+pub fn paused(color: Color, reason: &str) -> Finding {
     Finding::new(
         Rule::Paused,
         color,
         format!("paused by an operator: {reason}"),
     )
-}
-
-fn runs_of(
-    agents: &BTreeMap<AgentKey, AgentState>,
-    color: Color,
-) -> std::collections::BTreeSet<String> {
-    agents
-        .iter()
-        .filter(|(key, _)| key.color == color)
-        .map(|(_, agent)| agent.identity.run_id.clone())
-        .collect()
 }
 
 /// The findings in one line, for transition causes and alerts.

@@ -27,6 +27,7 @@ pub enum Rule {
     // Why the engine holds instead of acting.
     SharedDependency,
     RollbackTargetUnhealthy,
+    RollbackFailed,
     BakeInconclusive,
     Paused,
     // Information.
@@ -37,6 +38,13 @@ pub enum Rule {
     RolledBack,
     AwaitingDeploy,
     Restoring,
+    CutoverFailed,
+    Switching,
+    AwaitingEvidence,
+    BaselineMissing,
+    ClockSkew,
+    ExternalSwitch,
+    TrafficDrift,
 }
 
 impl Rule {
@@ -64,6 +72,14 @@ impl Rule {
             Rule::RolledBack => "rolled_back",
             Rule::AwaitingDeploy => "awaiting_deploy",
             Rule::Restoring => "restoring",
+            Rule::RollbackFailed => "rollback_failed",
+            Rule::CutoverFailed => "cutover_failed",
+            Rule::Switching => "switching",
+            Rule::AwaitingEvidence => "awaiting_evidence",
+            Rule::BaselineMissing => "baseline_missing",
+            Rule::ClockSkew => "clock_skew",
+            Rule::ExternalSwitch => "external_switch",
+            Rule::TrafficDrift => "traffic_drift",
         }
     }
 }

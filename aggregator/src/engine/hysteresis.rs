@@ -3,7 +3,7 @@
 
 use super::settings::HysteresisSettings;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SampleHistory {
     /// Bit 0 is the newest sample; 1 = breached.
     bits: u64,

@@ -1,85 +1,42 @@
-//! Where a deployment is in its cycle, and what it has done: the part of
-//! the engine's state that is saved to Redis and survives a restart.
+//! One deployment's lifecycle: its stage, changed only through the named
+//! transitions below, and what it has done (transitions, the last action).
+//! This is the part of the engine's state that is saved and survives a
+//! restart.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use greenlight_proto::names::other_color;
 use greenlight_proto::time::to_timestamp;
 use greenlight_proto::v1::{Action, Color, Phase, Transition};
+
+use super::stage::{Baking, PreCutover, Settled, Stage, SwitchFailure, Switching};
 
 /// Transitions kept (and shown in verdicts, newest last).
 const KEPT_TRANSITIONS: usize = 50;
 
-/// The lasting part of the phase. The phase shown in a verdict adds what a
-/// single evaluation says (Deploying/Testing/Ready before cutover, Held).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    PreCutover,
-    Baking,
-    Verified,
-    RolledBack,
-}
-
-impl Stage {
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::PreCutover => "pre_cutover",
-            Stage::Baking => "baking",
-            Stage::Verified => "verified",
-            Stage::RolledBack => "rolled_back",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Stage> {
-        [
-            Stage::PreCutover,
-            Stage::Baking,
-            Stage::Verified,
-            Stage::RolledBack,
-        ]
-        .into_iter()
-        .find(|stage| stage.name() == text)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
-    pub stage: Stage,
+    stage: Stage,
     /// The phase of the latest verdict.
     pub phase: Phase,
     /// The known-good side: where a rollback goes.
-    pub stable: Color,
-    /// Where user traffic goes now.
-    pub traffic_on: Color,
-    pub bake_started: Option<SystemTime>,
-    pub bake_deadline: Option<SystemTime>,
-    /// While a bake is held: since when (the deadline moves by the hold).
-    pub held_since: Option<SystemTime>,
-    /// Requests the candidate served since cutover.
-    pub bake_requests: u64,
-    /// The candidate agents' runs when the deployment settled (Verified or
-    /// RolledBack): a run not among them is a new deployment.
-    pub settled_runs: BTreeSet<String>,
+    stable: Color,
     pub paused: Option<String>,
     pub transitions: VecDeque<Transition>,
     /// The last action decided, with its epoch: never decided twice.
     pub last_action: Option<(Action, u64)>,
-    /// After a restore, agents get until then to come back.
+    /// Until then, agents that are absent or stale are not missing data:
+    /// after a restart, or after the aggregator itself stalled.
     pub grace_until: Option<SystemTime>,
 }
 
 impl Lifecycle {
     pub fn new(live: Color) -> Self {
         Lifecycle {
-            stage: Stage::PreCutover,
+            stage: Stage::PreCutover(PreCutover::default()),
             phase: Phase::Normal,
             stable: live,
-            traffic_on: live,
-            bake_started: None,
-            bake_deadline: None,
-            held_since: None,
-            bake_requests: 0,
-            settled_runs: BTreeSet::new(),
             paused: None,
             transitions: VecDeque::new(),
             last_action: None,
@@ -87,8 +44,116 @@ impl Lifecycle {
         }
     }
 
+    /// A lifecycle as saved.
+    pub fn restored(stage: Stage, stable: Color, phase: Phase) -> Self {
+        Lifecycle {
+            stage,
+            phase,
+            ..Lifecycle::new(stable)
+        }
+    }
+
+    pub fn stage(&self) -> &Stage {
+        &self.stage
+    }
+
+    pub fn stable(&self) -> Color {
+        self.stable
+    }
+
     pub fn candidate(&self) -> Color {
-        greenlight_proto::names::other_color(self.stable)
+        other_color(self.stable)
+    }
+
+    /// Where user traffic goes now, as far as greenlight knows.
+    pub fn traffic_on(&self) -> Color {
+        if self.stage.traffic_on_candidate() {
+            self.candidate()
+        } else {
+            self.stable
+        }
+    }
+
+    pub fn in_grace(&self, now: SystemTime) -> bool {
+        self.grace_until.is_some_and(|until| now < until)
+    }
+
+    pub fn baking_mut(&mut self) -> Option<&mut Baking> {
+        match &mut self.stage {
+            Stage::Baking(bake) => Some(bake),
+            _ => None,
+        }
+    }
+
+    pub fn move_to_cutting_over(&mut self, now: SystemTime, cause: String) {
+        self.stage = Stage::CuttingOver(Switching {
+            epoch: 0,
+            decided_at: now,
+            cause,
+        });
+    }
+
+    pub fn move_to_baking(
+        &mut self,
+        now: SystemTime,
+        bake_for: Duration,
+        stable_seen: bool,
+        external: bool,
+    ) {
+        // Whole milliseconds, as saved: a restored deadline is the same instant.
+        let now = whole_millis(now);
+        self.stage = Stage::Baking(Baking {
+            started: now,
+            deadline: now + bake_for,
+            held_since: None,
+            requests: 0,
+            stable_seen,
+            external,
+        });
+    }
+
+    pub fn move_to_rolling_back(&mut self, now: SystemTime, cause: String) {
+        self.stage = Stage::RollingBack(Switching {
+            epoch: 0,
+            decided_at: now,
+            cause,
+        });
+    }
+
+    pub fn move_to_rolled_back(&mut self, runs: BTreeSet<String>) {
+        self.stage = Stage::RolledBack(Settled { runs });
+    }
+
+    pub fn move_to_rollback_failed(&mut self, failure: SwitchFailure) {
+        self.stage = Stage::RollbackFailed(failure);
+    }
+
+    pub fn move_to_pre_cutover(&mut self, cutover_failed: Option<SwitchFailure>) {
+        self.stage = Stage::PreCutover(PreCutover { cutover_failed });
+    }
+
+    /// The candidate passed its bake: it becomes the stable side, and the
+    /// old side the standby (and the next deployment's candidate).
+    pub fn move_to_verified(&mut self, runs: BTreeSet<String>) {
+        self.stable = self.candidate();
+        self.stage = Stage::Verified(Settled { runs });
+    }
+
+    /// After Verified, a rollback goes to the standby: it becomes the stable
+    /// side again and the verified color the candidate being rolled back.
+    pub fn reopen_verified(&mut self) {
+        if matches!(self.stage, Stage::Verified(_)) {
+            self.stable = self.candidate();
+        }
+    }
+
+    /// The epoch the verdict deciding `action` got, kept by the switch in
+    /// flight so that its outcome is matched to it.
+    pub fn stamp_action(&mut self, action: Action, epoch: u64) {
+        self.last_action = Some((action, epoch));
+        if let Stage::CuttingOver(switch) | Stage::RollingBack(switch) = &mut self.stage {
+            switch.epoch = epoch;
+        }
     }
 
     pub fn record(&mut self, from: Phase, to: Phase, at: SystemTime, cause: String, epoch: u64) {
@@ -105,4 +170,11 @@ impl Lifecycle {
             self.transitions.pop_front();
         }
     }
+}
+
+fn whole_millis(time: SystemTime) -> SystemTime {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    std::time::UNIX_EPOCH + Duration::from_millis(since.as_millis() as u64)
 }

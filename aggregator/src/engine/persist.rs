@@ -1,43 +1,90 @@
-//! The engine's lasting state as JSON: saved to Redis on every new epoch so
+//! The engine's lasting state as JSON: saved to Redis on every change so
 //! that an aggregator restarted in the middle of a bake resumes it, keeps
-//! counting epochs upwards, and never decides the same action twice.
+//! counting epochs upwards, never decides the same action twice, and does
+//! not count a replayed report twice. Versioned: what older aggregators
+//! wrote (version 1, see `persist_v1`) still restores.
 
-use std::collections::VecDeque;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::SystemTime;
 
-use greenlight_proto::names::{action_name, color_name, parse_color, parse_phase, phase_name};
+use greenlight_proto::names::{parse_phase, phase_name};
 use greenlight_proto::time::{from_timestamp, to_timestamp};
-use greenlight_proto::v1::{Action, Transition};
-use serde::{Deserialize, Serialize};
+use greenlight_proto::v1::{Action, Color, Transition};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::deployment::Deployment;
-use super::lifecycle::Stage;
+use super::hysteresis::SampleHistory;
+use super::lifecycle::Lifecycle;
+use super::persist_v1::SavedStateV1;
+use super::stage::Stage;
+use super::stage::millis::{from_ms, to_ms};
 use super::traffic_rules::Baseline;
 
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct SavedState {
     pub version: u32,
-    pub stage: String,
-    pub phase: String,
-    pub stable: String,
-    pub traffic_on: String,
     pub epoch: u64,
-    pub bake_started_ms: Option<u64>,
-    pub bake_deadline_ms: Option<u64>,
-    pub held_since_ms: Option<u64>,
-    pub bake_requests: u64,
-    pub baseline: Option<Baseline>,
-    pub settled_runs: Vec<String>,
+    pub stable: SavedColor,
+    pub stage: Stage,
+    /// The phase of the latest verdict: a restored deployment keeps its
+    /// place while its agents come back.
+    pub phase: String,
+    #[serde(default)]
+    pub candidate_healthy_since_ms: Option<u64>,
+    #[serde(default)]
     pub paused: Option<String>,
+    #[serde(default)]
     pub last_action: Option<SavedAction>,
+    #[serde(default)]
     pub transitions: Vec<SavedTransition>,
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+    /// The traffic rules' samples, with the sequences below: taken
+    /// together, so a replayed report is neither lost nor counted twice.
+    #[serde(default)]
+    pub hysteresis: Option<SavedHysteresis>,
+    /// The last accepted sequence of each agent run, by run id.
+    #[serde(default)]
+    pub sequences: BTreeMap<String, u64>,
+}
+
+/// A domain color: there is no "unspecified" to save.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedColor {
+    Blue,
+    Green,
+}
+
+impl SavedColor {
+    pub fn of(color: Color) -> Self {
+        match color {
+            Color::Green => SavedColor::Green,
+            _ => SavedColor::Blue,
+        }
+    }
+
+    pub fn color(self) -> Color {
+        match self {
+            SavedColor::Blue => Color::Blue,
+            SavedColor::Green => Color::Green,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SavedActionKind {
+    Cutover,
+    Rollback,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedAction {
-    pub action: String,
+    pub action: SavedActionKind,
     pub epoch: u64,
 }
 
@@ -50,9 +97,16 @@ pub struct SavedTransition {
     pub epoch: u64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedHysteresis {
+    pub error_ratio: SampleHistory,
+    pub latency: SampleHistory,
+    pub baseline_regression: SampleHistory,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("saved state: {0}")]
-pub struct RestoreError(String);
+pub struct RestoreError(pub(super) String);
 
 impl RestoreError {
     pub fn about(deployment: &str, error: RestoreError) -> Self {
@@ -60,97 +114,97 @@ impl RestoreError {
     }
 }
 
-fn millis(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
+impl Serialize for SavedState {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SavedState::serialize(self, serializer)
+    }
 }
 
-fn time(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
+impl<'de> Deserialize<'de> for SavedState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        match value.get("version").and_then(serde_json::Value::as_u64) {
+            Some(1) => {
+                let old: SavedStateV1 = serde_json::from_value(value).map_err(D::Error::custom)?;
+                old.upgrade().map_err(|error| D::Error::custom(error.0))
+            }
+            Some(2) => SavedState::deserialize(value).map_err(D::Error::custom),
+            Some(other) => Err(D::Error::custom(format!(
+                "version {other} (this aggregator reads 1 and {VERSION}): written by a newer greenlight?"
+            ))),
+            None => Err(D::Error::custom("no version field")),
+        }
+    }
 }
 
 impl SavedState {
     pub fn of(deployment: &Deployment) -> Self {
         let life = &deployment.life;
+        let traffic = &deployment.traffic;
         SavedState {
             version: VERSION,
-            stage: life.stage.name().into(),
-            phase: phase_name(life.phase).into(),
-            stable: color_name(life.stable).into(),
-            traffic_on: color_name(life.traffic_on).into(),
             epoch: deployment.epoch,
-            bake_started_ms: life.bake_started.map(millis),
-            bake_deadline_ms: life.bake_deadline.map(millis),
-            held_since_ms: life.held_since.map(millis),
-            bake_requests: life.bake_requests,
-            baseline: deployment.traffic.baseline,
-            settled_runs: life.settled_runs.iter().cloned().collect(),
+            stable: SavedColor::of(life.stable()),
+            stage: life.stage().clone(),
+            phase: phase_name(life.phase).into(),
+            candidate_healthy_since_ms: deployment.candidate_healthy_since.map(to_ms),
             paused: life.paused.clone(),
-            last_action: life.last_action.map(|(action, epoch)| SavedAction {
-                action: action_name(action).into(),
-                epoch,
+            last_action: life.last_action.and_then(|(action, epoch)| {
+                let action = match action {
+                    Action::Cutover => SavedActionKind::Cutover,
+                    Action::Rollback => SavedActionKind::Rollback,
+                    _ => return None,
+                };
+                Some(SavedAction { action, epoch })
             }),
-            transitions: life
-                .transitions
-                .iter()
-                .map(|t| SavedTransition {
-                    from: phase_name(t.from()).into(),
-                    to: phase_name(t.to()).into(),
-                    at_ms: t
-                        .at
-                        .as_ref()
-                        .and_then(from_timestamp)
-                        .map(millis)
-                        .unwrap_or(0),
-                    cause: t.cause.clone(),
-                    epoch: t.epoch,
-                })
+            transitions: life.transitions.iter().map(save_transition).collect(),
+            baseline: traffic.baseline,
+            hysteresis: life.stage().baking().map(|_| SavedHysteresis {
+                error_ratio: traffic.error_ratio,
+                latency: traffic.latency,
+                baseline_regression: traffic.baseline_regression,
+            }),
+            sequences: deployment
+                .agents
+                .values()
+                .map(|agent| (agent.identity.run_id.clone(), agent.last_sequence))
+                .chain(
+                    deployment
+                        .restored_sequences
+                        .iter()
+                        .map(|(run, sequence)| (run.clone(), *sequence)),
+                )
                 .collect(),
         }
     }
 
     /// Puts the saved state back into a fresh deployment. Agents get
-    /// `restore_grace` to reconnect before their absence counts.
+    /// `restore_grace` to reconnect before their absence counts; the epoch
+    /// never goes below `epoch_floor` (derived from the wall clock), so
+    /// epochs grow even when the saved state is older than the last one
+    /// issued.
     pub fn restore(
         &self,
         deployment: &mut Deployment,
         now: SystemTime,
+        epoch_floor: u64,
     ) -> Result<(), RestoreError> {
-        if self.version != VERSION {
-            return Err(RestoreError(format!(
-                "version {} (this aggregator reads {VERSION})",
-                self.version
-            )));
-        }
         let bad = |what: &str, value: &str| RestoreError(format!("unknown {what} {value:?}"));
-        let life = &mut deployment.life;
-        life.stage = Stage::parse(&self.stage).ok_or_else(|| bad("stage", &self.stage))?;
-        life.phase = parse_phase(&self.phase).ok_or_else(|| bad("phase", &self.phase))?;
-        life.stable = parse_color(&self.stable).ok_or_else(|| bad("color", &self.stable))?;
-        life.traffic_on =
-            parse_color(&self.traffic_on).ok_or_else(|| bad("color", &self.traffic_on))?;
-        life.bake_started = self.bake_started_ms.map(time);
-        life.bake_deadline = self.bake_deadline_ms.map(time);
-        life.held_since = self.held_since_ms.map(time);
-        life.bake_requests = self.bake_requests;
-        life.settled_runs = self.settled_runs.iter().cloned().collect();
+        let phase = parse_phase(&self.phase).ok_or_else(|| bad("phase", &self.phase))?;
+        let mut life = Lifecycle::restored(self.stage.clone(), self.stable.color(), phase);
         life.paused = self.paused.clone();
-        life.last_action = match &self.last_action {
-            Some(saved) => {
-                let action = match saved.action.as_str() {
-                    "cutover" => Action::Cutover,
-                    "rollback" => Action::Rollback,
-                    _ => Action::None,
-                };
-                Some((action, saved.epoch))
-            }
-            None => None,
-        };
+        life.last_action = self.last_action.as_ref().map(|saved| {
+            let action = match saved.action {
+                SavedActionKind::Cutover => Action::Cutover,
+                SavedActionKind::Rollback => Action::Rollback,
+            };
+            (action, saved.epoch)
+        });
         let mut transitions = VecDeque::new();
         for saved in &self.transitions {
             let mut transition = Transition {
-                at: Some(to_timestamp(time(saved.at_ms))),
+                at: Some(to_timestamp(from_ms(saved.at_ms))),
                 cause: saved.cause.clone(),
                 epoch: saved.epoch,
                 ..Default::default()
@@ -161,10 +215,33 @@ impl SavedState {
         }
         life.transitions = transitions;
         life.grace_until = Some(now + deployment.settings.restore_grace);
+        deployment.life = life;
+        deployment.candidate_healthy_since = self.candidate_healthy_since_ms.map(from_ms);
         deployment.traffic.baseline = self.baseline;
-        deployment.epoch = self.epoch;
+        if let Some(saved) = self.hysteresis {
+            deployment.traffic.error_ratio = saved.error_ratio;
+            deployment.traffic.latency = saved.latency;
+            deployment.traffic.baseline_regression = saved.baseline_regression;
+        }
+        deployment.restored_sequences = self.sequences.clone();
+        deployment.epoch = self.epoch.max(epoch_floor);
         // The first verdict after a restore is a new epoch.
         deployment.signature = None;
         Ok(())
+    }
+}
+
+fn save_transition(transition: &Transition) -> SavedTransition {
+    SavedTransition {
+        from: phase_name(transition.from()).into(),
+        to: phase_name(transition.to()).into(),
+        at_ms: transition
+            .at
+            .as_ref()
+            .and_then(from_timestamp)
+            .map(to_ms)
+            .unwrap_or(0),
+        cause: transition.cause.clone(),
+        epoch: transition.epoch,
     }
 }

@@ -21,6 +21,9 @@ pub struct Readiness {
     pub findings: Vec<Finding>,
     /// Since when the candidate has been continuously healthy.
     pub healthy_since: Option<SystemTime>,
+    /// Not READY only because agents are absent, silent or stale (not
+    /// because a check fails): what a restart's grace waits out.
+    pub waiting_for_agents: bool,
 }
 
 /// `healthy_since` is the previous evaluation's: health must be continuous,
@@ -34,10 +37,17 @@ pub fn evaluate(
 ) -> Readiness {
     let mut findings = Vec::new();
     let mut any = false;
-    for (key, agent) in agents.iter().filter(|(key, _)| key.color == candidate) {
+    let ours = || agents.iter().filter(|(key, _)| key.color == candidate);
+    // A new agent has one interval to send its first report before it
+    // counts (a scale-out is no NOT_READY); unless it is all there is.
+    let settled = ours().any(|(_, agent)| !agent.is_new(now));
+    for (key, agent) in ours().filter(|(_, agent)| !(settled && agent.is_new(now))) {
         any = true;
         agent_problems(settings, key, agent, now, &mut findings);
     }
+    let waiting_for_agents = findings
+        .iter()
+        .all(|finding| matches!(finding.rule, Rule::NoReports | Rule::AgentStale));
     if !any {
         let text = format!(
             "no {} agent is connected: the candidate is not deployed",
@@ -48,6 +58,7 @@ pub fn evaluate(
             phase: Phase::Normal,
             findings: vec![Finding::new(Rule::NoAgents, candidate, text)],
             healthy_since: None,
+            waiting_for_agents: true,
         };
     }
     if !findings.is_empty() {
@@ -56,6 +67,7 @@ pub fn evaluate(
             phase: Phase::Deploying,
             findings,
             healthy_since: None,
+            waiting_for_agents,
         };
     }
     let since = healthy_since.unwrap_or(now);
@@ -66,6 +78,7 @@ pub fn evaluate(
             phase: Phase::Ready,
             findings,
             healthy_since: Some(since),
+            waiting_for_agents: false,
         };
     }
     let text = format!(
@@ -85,6 +98,7 @@ pub fn evaluate(
         phase: Phase::Testing,
         findings: vec![window],
         healthy_since: Some(since),
+        waiting_for_agents: false,
     }
 }
 
@@ -97,7 +111,10 @@ pub fn color_is_healthy(
     now: SystemTime,
 ) -> bool {
     let mut any = false;
-    for (_, agent) in agents.iter().filter(|(key, _)| key.color == color) {
+    for (_, agent) in agents
+        .iter()
+        .filter(|(key, agent)| key.color == color && !agent.is_new(now))
+    {
         any = true;
         if !agent.is_fresh(now, settings.stale_after_intervals) || agent.any_failing() {
             return false;
@@ -142,7 +159,7 @@ pub fn judge_freshness(
             )
             .agent(&key.instance_id)
             .observed(silence, "seconds", limit)
-            .since(agent.last_seen),
+            .since(agent.last_observed),
         );
         return false;
     }

@@ -5,6 +5,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::time::SystemTime;
 
+use greenlight_proto::names::other_color;
 use greenlight_proto::time::to_timestamp;
 use greenlight_proto::v1::{AgentSummary, Color, Decision, Phase, Verdict};
 
@@ -41,6 +42,8 @@ pub fn build(
                     last_sequence: agent.last_sequence,
                     last_report_at: agent.latest.as_ref().map(|_| to_timestamp(agent.last_seen)),
                     failing_checks: agent.failing_checks().map(check_key).collect(),
+                    clock_offset_seconds: agent.clock.offset_seconds(),
+                    last_observed_at: agent.latest.as_ref().and_then(|report| report.observed_at),
                     ..Default::default()
                 };
                 summary.set_color(key.color);
@@ -49,9 +52,18 @@ pub fn build(
             .collect(),
         candidate_healthy_since: deployment.candidate_healthy_since.map(to_timestamp),
         ready_after_seconds: settings.ready_after.as_secs_f64(),
-        live_healthy: color_is_healthy(settings, &deployment.agents, life.traffic_on, now),
-        bake_started: life.bake_started.map(to_timestamp),
-        bake_deadline: life.bake_deadline.map(to_timestamp),
+        live_healthy: color_is_healthy(settings, &deployment.agents, life.traffic_on(), now),
+        standby_healthy: color_is_healthy(
+            settings,
+            &deployment.agents,
+            other_color(life.traffic_on()),
+            now,
+        ),
+        bake_started: life.stage().baking().map(|bake| to_timestamp(bake.started)),
+        bake_deadline: life
+            .stage()
+            .baking()
+            .map(|bake| to_timestamp(bake.deadline)),
         dry_run: settings.dry_run,
         auto_cutover: settings.auto_cutover,
         transitions: life
@@ -65,7 +77,7 @@ pub fn build(
     };
     verdict.set_decision(evaluation.decision);
     verdict.set_phase(evaluation.phase);
-    verdict.set_live(life.traffic_on);
+    verdict.set_live(life.traffic_on());
     verdict.set_candidate(life.candidate());
     verdict.set_action(evaluation.action);
     verdict
@@ -84,8 +96,9 @@ pub fn signature(deployment: &Deployment, evaluation: &Evaluation, now: SystemTi
     )
         .hash(&mut hasher);
     (
-        deployment.life.traffic_on as i32,
-        deployment.life.stable as i32,
+        deployment.life.traffic_on() as i32,
+        deployment.life.stable() as i32,
+        deployment.life.stage().name(),
     )
         .hash(&mut hasher);
     deployment.life.paused.hash(&mut hasher);
@@ -103,26 +116,28 @@ pub fn signature(deployment: &Deployment, evaluation: &Evaluation, now: SystemTi
             failing.hash(&mut hasher);
         }
     }
-    color_is_healthy(
-        settings,
-        &deployment.agents,
-        deployment.life.traffic_on,
-        now,
-    )
-    .hash(&mut hasher);
+    for color in [Color::Blue, Color::Green] {
+        color_is_healthy(settings, &deployment.agents, color, now).hash(&mut hasher);
+    }
     hasher.finish()
 }
 
 /// Whether `color` is fit to carry traffic now (DESIGN: the
 /// `greenlight.<deployment>.<color>` health service): the color carrying
-/// traffic while its agents are fresh and passing, and before cutover the
-/// candidate when READY.
+/// traffic while its agents are fresh and passing; before cutover the
+/// candidate when READY; during the bake the old side when its agents are
+/// fresh and passing (fit to take the traffic back: an emergency
+/// rollback's gate).
 pub fn fit_to_carry_traffic(verdict: &Verdict, color: Color) -> bool {
     if color == verdict.live() {
-        verdict.live_healthy
-    } else {
-        color == verdict.candidate()
-            && verdict.phase() == Phase::Ready
-            && verdict.decision() == Decision::Ready
+        return verdict.live_healthy;
     }
+    let baking =
+        matches!(verdict.phase(), Phase::Baking | Phase::Held) && verdict.bake_deadline.is_some();
+    if baking {
+        return verdict.standby_healthy;
+    }
+    color == verdict.candidate()
+        && verdict.phase() == Phase::Ready
+        && verdict.decision() == Decision::Ready
 }

@@ -50,9 +50,13 @@ impl AgentService for AgentStreamService {
             tracing::warn!(?peer, error = status.message(), "agent stream refused");
         })?;
         let connection = self.hub.connection_id();
-        let (key, last_sequence) = self
+        let (key, last_sequence, min_requests) = self
             .hub
-            .with_engine(|engine, now| engine.hello(&hello, connection, now))
+            .with_engine(|engine, now| {
+                let (key, last) = engine.hello(&hello, connection, now)?;
+                let min_requests = engine.min_requests(&key.deployment);
+                Ok::<_, crate::engine::HelloError>((key, last, min_requests))
+            })
             .map_err(|error| {
                 tracing::warn!(?peer, %error, "agent stream refused");
                 Status::invalid_argument(error.to_string())
@@ -67,7 +71,7 @@ impl AgentService for AgentStreamService {
         let (outbound, receiver) = mpsc::channel(OUTBOUND_QUEUE);
         let welcome = AggregatorBody::Welcome(Welcome {
             last_sequence,
-            min_requests: 0,
+            min_requests,
         });
         outbound
             .send(Ok(message(welcome)))
@@ -156,6 +160,12 @@ fn answer_report(hub: &Hub, key: &AgentKey, report: Report) -> AggregatorMessage
         ),
         ReportOutcome::Invalid(detail) => {
             tracing::warn!(sequence, %detail, "invalid report");
+            reject(sequence, RejectReason::Invalid, &detail)
+        }
+        ReportOutcome::Refused(detail) => {
+            // Taken with the unknown values' checks failing; the agent is
+            // told which fields the aggregator does not know.
+            tracing::warn!(sequence, %detail, "report with unknown values: those checks count as failing");
             reject(sequence, RejectReason::Invalid, &detail)
         }
         ReportOutcome::UnknownAgent => reject(

@@ -1,0 +1,198 @@
+//! Switches confirmed, traffic known: what comes back from the world. A
+//! hook's outcome (the switch it ran), and the load balancer read back,
+//! move the stage; the engine's picture follows where traffic really goes.
+
+use std::time::SystemTime;
+
+use greenlight_proto::names::color_name;
+use greenlight_proto::time::rfc3339;
+use greenlight_proto::v1::{Action, Color};
+
+use super::core::Engine;
+use super::deployment::{Deployment, Evaluation};
+use super::outputs::Severity;
+use super::stage::{Stage, SwitchFailure};
+use super::traffic_seen::Disagreement;
+
+/// How a decided switch ended, for good (after the hook's retries).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SwitchOutcome {
+    Succeeded,
+    /// Exit status and the tail of its output.
+    Failed(String),
+}
+
+impl Engine {
+    /// The switch decided at `epoch` finished. Returns false when no switch
+    /// of that epoch is in flight (a stale outcome: ignored).
+    pub fn switch_finished(
+        &mut self,
+        name: &str,
+        epoch: u64,
+        outcome: SwitchOutcome,
+        now: SystemTime,
+    ) -> bool {
+        let Some(deployment) = self.deployments.get_mut(name) else {
+            return false;
+        };
+        let Some(switch) = deployment.life.stage().switching().cloned() else {
+            return false;
+        };
+        if switch.epoch != epoch {
+            return false;
+        }
+        let cutover = matches!(deployment.life.stage(), Stage::CuttingOver(_));
+        let evaluation = match (cutover, outcome) {
+            (true, SwitchOutcome::Succeeded) => {
+                deployment.start_bake(now, false);
+                deployment
+                    .evaluate(now)
+                    .caused(format!("{} (switch confirmed)", switch.cause))
+            }
+            (false, SwitchOutcome::Succeeded) => {
+                deployment.finish_rollback(now);
+                deployment
+                    .evaluate(now)
+                    .caused(format!("{} (switch back confirmed)", switch.cause))
+            }
+            (true, SwitchOutcome::Failed(detail)) => {
+                let failure = SwitchFailure {
+                    epoch,
+                    at: now,
+                    detail,
+                };
+                let summary = format!(
+                    "{name}: CUTOVER FAILED: the switch to {} failed ({}); traffic stays on {}, no bake started",
+                    color_name(deployment.life.candidate()),
+                    failure.detail,
+                    color_name(deployment.life.stable())
+                );
+                let cause = format!("cutover_failed: {}", failure.detail);
+                deployment.life.move_to_pre_cutover(Some(failure));
+                deployment
+                    .evaluate(now)
+                    .caused(cause)
+                    .alerting(Severity::Critical, summary)
+            }
+            (false, SwitchOutcome::Failed(detail)) => {
+                let failure = SwitchFailure {
+                    epoch,
+                    at: now,
+                    detail,
+                };
+                let summary = format!(
+                    "{name}: ROLLBACK FAILED: the switch back to {} failed ({}); traffic may still be on {}: run `greenlight rollback {name}` or deploy/switch-traffic --force",
+                    color_name(deployment.life.stable()),
+                    failure.detail,
+                    color_name(deployment.life.candidate())
+                );
+                let cause = format!("rollback_failed: {}", failure.detail);
+                deployment.life.move_to_rollback_failed(failure);
+                deployment
+                    .evaluate(now)
+                    .caused(cause)
+                    .alerting(Severity::Critical, summary)
+            }
+        };
+        self.commit(name, evaluation, now);
+        true
+    }
+
+    /// The deployment's traffic source (the load balancer, read back) says
+    /// traffic goes to `on` now.
+    pub fn traffic_observed(&mut self, name: &str, on: Color, now: SystemTime) {
+        let Some(deployment) = self.deployments.get_mut(name) else {
+            return;
+        };
+        deployment.seen.observe(on, now);
+        let live = deployment.life.traffic_on();
+        if on == live || deployment.life.stage().switching().is_some() {
+            // Agreed, or a switch is moving it right now: its outcome decides.
+            self.evaluate(name, now);
+            return;
+        }
+        let evaluation = match deployment
+            .seen
+            .judge(now, deployment.settings.traffic_drift_after)
+        {
+            Disagreement::Settling => None,
+            Disagreement::Drift { switched_at } => {
+                let summary = format!(
+                    "{name}: TRAFFIC DRIFT: greenlight moved traffic to {} at {}, but the load balancer still sends it to {}; following the load balancer",
+                    color_name(live),
+                    rfc3339(switched_at),
+                    color_name(on)
+                );
+                Some(deployment.follow(on, now, "traffic_drift", summary, Severity::Critical))
+            }
+            Disagreement::External => {
+                let summary = format!(
+                    "{name}: traffic was moved to {} outside greenlight (external_switch)",
+                    color_name(on)
+                );
+                Some(deployment.follow(on, now, "external_switch", summary, Severity::Warning))
+            }
+        };
+        match evaluation {
+            Some(evaluation) => self.commit(name, evaluation, now),
+            None => self.evaluate(name, now),
+        }
+    }
+
+    /// Restored with a switch in flight: the hook that ran it died with the
+    /// aggregator, so the same action is decided again under a new epoch
+    /// (switch-traffic is idempotent: traffic already there is a no-op).
+    pub(super) fn redo_switches(&mut self, now: SystemTime) {
+        let names: Vec<String> = self
+            .deployments
+            .iter()
+            .filter(|(_, d)| d.life.stage().switching().is_some())
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in names {
+            let deployment = self.deployments.get_mut(&name).expect("listed above");
+            let action = match deployment.life.stage() {
+                Stage::CuttingOver(_) => Action::Cutover,
+                _ => Action::Rollback,
+            };
+            let mut evaluation = deployment.evaluate(now);
+            evaluation.action = action;
+            evaluation.cause =
+                "the switch was in flight when the aggregator stopped: decided again".into();
+            self.commit(&name, evaluation, now);
+        }
+    }
+}
+
+impl Deployment {
+    /// Traffic is on `on`, whoever moved it: the stage follows. Traffic on
+    /// the candidate arms the bake; back on the stable side is a rollback.
+    fn follow(
+        &mut self,
+        on: Color,
+        now: SystemTime,
+        rule: &str,
+        summary: String,
+        severity: Severity,
+    ) -> Evaluation {
+        let cause = format!(
+            "{rule}: the load balancer sends traffic to {}, which greenlight did not decide",
+            color_name(on)
+        );
+        if matches!(self.life.stage(), Stage::Verified(_)) {
+            // Back to the standby after a bake passed: a rollback by hand.
+            self.life.reopen_verified();
+        }
+        if on == self.life.candidate() {
+            self.start_bake(now, true);
+            self.evaluate(now)
+                .caused(format!("{cause}: bake armed"))
+                .alerting(severity, summary)
+        } else {
+            self.finish_rollback(now);
+            self.evaluate(now)
+                .caused(format!("{cause}: traffic is back on {}", color_name(on)))
+                .alerting(severity, summary)
+        }
+    }
+}
