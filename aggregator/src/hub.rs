@@ -1,127 +1,111 @@
-//! The shell around the engine: one lock over the pure core, and the ways
-//! its outputs leave it (a `watch` of every deployment's latest verdict for
-//! gRPC watchers and health, a bounded queue to Redis, the log).
+//! The lock around the pure core. Under it the shell only steps the engine
+//! and hands what it produced to one bounded channel, in epoch order; the
+//! dispatcher (`dispatch`) carries it out. When the channel is full the
+//! outputs wait inside the engine (they accumulate there in order) and go
+//! with the next step, or when the dispatcher comes back for them.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use greenlight_proto::names::{action_name, color_name};
 use greenlight_proto::v1::Verdict;
-use tokio::sync::{mpsc, watch};
-
-use greenlight_proto::json::VerdictJson;
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::clock::Clock;
-use crate::engine::{Engine, Severity};
-use crate::hooks::{HookOrder, HookRunner};
-use crate::redis::Publication;
+use crate::engine::{Engine, Outputs};
 
 /// The latest epoch's verdict of every deployment, by name.
 pub type VerdictMap = Arc<BTreeMap<String, Verdict>>;
 
+/// Engine steps waiting for the dispatcher.
+pub const DISPATCH_QUEUE: usize = 256;
+
 pub struct Hub {
     engine: Mutex<Engine>,
     clock: Clock,
+    dispatch: mpsc::Sender<Outputs>,
+    /// Every deployment's latest verdict, for watchers and grpc.health.v1;
+    /// written by the dispatcher.
     verdicts: watch::Sender<VerdictMap>,
-    /// To the Redis publisher; `None` when running without Redis.
-    publish: Option<mpsc::Sender<Publication>>,
-    /// Carries decided actions out (the switch script).
-    hooks: Option<Arc<HookRunner>>,
-    /// Batches the publisher could not take because its queue was full.
-    publish_dropped: AtomicU64,
+    /// Wakes the scheduler: an event may have moved the next deadline.
+    stepped: Notify,
     next_connection: AtomicU64,
 }
 
 impl Hub {
-    pub fn new(
-        engine: Engine,
-        clock: Clock,
-        publish: Option<mpsc::Sender<Publication>>,
-        hooks: Option<Arc<HookRunner>>,
-    ) -> Self {
+    /// The hub and the receiving end of its dispatch channel.
+    pub fn new(engine: Engine, clock: Clock) -> (Self, mpsc::Receiver<Outputs>) {
+        let (dispatch, receiver) = mpsc::channel(DISPATCH_QUEUE);
         let (verdicts, _) = watch::channel(VerdictMap::default());
         let hub = Hub {
             engine: Mutex::new(engine),
             clock,
+            dispatch,
             verdicts,
-            publish,
-            hooks,
-            publish_dropped: AtomicU64::new(0),
+            stepped: Notify::new(),
             next_connection: AtomicU64::new(1),
         };
         hub.with_engine(|_, _| ());
-        hub
+        (hub, receiver)
     }
 
-    /// Runs `f` on the engine at the current time, then carries what it
-    /// produced out, still under the lock so that it leaves in epoch order.
+    fn lock(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` on the engine at the current time, then hands what it
+    /// produced to the dispatcher, still under the lock so that it leaves
+    /// in epoch order.
     pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine, SystemTime) -> R) -> R {
-        let mut engine = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+        let mut engine = self.lock();
         let result = f(&mut engine, self.clock.now());
-        let outputs = engine.take_outputs();
-        if outputs.is_empty() {
-            return result;
-        }
-        for alert in &outputs.alerts {
-            let details = alert.details.join("; ");
-            match alert.severity {
-                Severity::Critical => {
-                    tracing::error!(epoch = alert.epoch, %details, "ALERT {}", alert.summary)
-                }
-                Severity::Warning => {
-                    tracing::warn!(epoch = alert.epoch, %details, "ALERT {}", alert.summary)
-                }
+        if let Ok(permit) = self.dispatch.try_reserve() {
+            let outputs = engine.take_outputs();
+            if !outputs.is_empty() {
+                permit.send(outputs);
             }
         }
-        for action in &outputs.actions {
-            tracing::warn!(
-                deployment = %action.deployment,
-                epoch = action.epoch,
-                from = color_name(action.from),
-                to = color_name(action.to),
-                cause = %action.cause,
-                "decided: {}",
-                action_name(action.action)
-            );
-        }
-        if !outputs.verdicts.is_empty() {
-            self.verdicts.send_modify(|map| {
-                let map = Arc::make_mut(map);
-                for verdict in &outputs.verdicts {
-                    map.insert(verdict.deployment.clone(), verdict.clone());
-                }
-            });
-        }
-        if let Some(hooks) = &self.hooks {
-            for order in &outputs.actions {
-                let verdict_json = outputs
-                    .verdicts
-                    .iter()
-                    .find(|v| v.deployment == order.deployment && v.epoch == order.epoch)
-                    .map(|v| serde_json::to_string(&VerdictJson::from(v)).unwrap_or_default())
-                    .unwrap_or_default();
-                hooks.submit(HookOrder {
-                    order: order.clone(),
-                    verdict_json,
-                });
-            }
-        }
-        if let Some(publish) = &self.publish {
-            if publish.try_send(Publication::Engine(outputs)).is_err() {
-                let dropped = self.publish_dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                tracing::warn!(
-                    dropped,
-                    "Redis publish queue full: verdicts were not published"
-                );
-            }
-        }
+        drop(engine);
+        self.stepped.notify_one();
         result
+    }
+
+    /// What the engine produced while the channel was full (the dispatcher
+    /// asks when it has caught up).
+    pub fn take_pending(&self) -> Outputs {
+        self.lock().take_outputs()
+    }
+
+    /// When the engine must next be stepped without an event.
+    pub fn next_deadline(&self) -> Option<SystemTime> {
+        self.lock().next_deadline()
+    }
+
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// Resolves after the next engine step.
+    pub async fn stepped(&self) {
+        self.stepped.notified().await
     }
 
     pub fn subscribe(&self) -> watch::Receiver<VerdictMap> {
         self.verdicts.subscribe()
+    }
+
+    /// Publishes new epochs' verdicts to the watchers (the dispatcher's).
+    pub fn publish_verdicts(&self, verdicts: &[Verdict]) {
+        if verdicts.is_empty() {
+            return;
+        }
+        self.verdicts.send_modify(|map| {
+            let map = Arc::make_mut(map);
+            for verdict in verdicts {
+                map.insert(verdict.deployment.clone(), verdict.clone());
+            }
+        });
     }
 
     /// The current verdict with the freshest details.

@@ -4,7 +4,10 @@
 //!
 //! # Layout
 //! - [`engine`]: the pure verdict core; no I/O, time passed in.
-//! - [`hub`]: the lock around the engine and the channels verdicts leave by.
+//! - [`hub`]: the lock around the engine; its outputs leave by one channel.
+//! - [`dispatch`]: the one task that carries outputs out (watchers, Redis,
+//!   hooks, the log) and feeds hooks' outcomes back to the engine.
+//! - [`schedule`]: waking the engine at its next deadline.
 //! - [`grpc`]: the agent stream, VerdictService, and the server.
 //! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.
@@ -15,12 +18,14 @@
 
 pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod engine;
 pub mod grpc;
 pub mod health;
 pub mod hooks;
 pub mod hub;
 pub mod redis;
+pub mod schedule;
 pub mod traffic_source;
 
 use std::net::SocketAddr;
@@ -35,6 +40,7 @@ use tokio_util::task::TaskTracker;
 pub use config::AggregatorConfig;
 
 use crate::clock::Clock;
+use crate::dispatch::Dispatcher;
 use crate::engine::Engine;
 use crate::health::HealthPublisher;
 use crate::hooks::HookRunner;
@@ -64,13 +70,17 @@ pub async fn run_on(
 ) -> anyhow::Result<()> {
     let clock = Clock::start();
     let tasks = TaskTracker::new();
+    // Stopped in order at shutdown: the streams, then the dispatcher (what
+    // was decided goes out), then the Redis publisher (it writes that).
+    let dispatch_stop = CancellationToken::new();
+    let publish_stop = CancellationToken::new();
 
     let (publish, restored) = match &config.redis {
         Some(settings) => {
             let restored = redis::load_states(settings, &shutdown).await?;
             let publisher = RedisPublisher::new(settings.clone())?;
             let (sender, receiver) = mpsc::channel(redis::QUEUE);
-            tasks.spawn(publisher.run(receiver, shutdown.clone()));
+            tasks.spawn(publisher.run(receiver, publish_stop.clone()));
             (Some(sender), restored)
         }
         None => {
@@ -87,27 +97,24 @@ pub async fn run_on(
         &restored,
         clock.now(),
     )?;
+    let (hub, outputs) = Hub::new(engine, clock);
+    let hub = Arc::new(hub);
+    let (finished, finished_rx) = mpsc::channel(hooks::FINISHED_QUEUE);
     let hooks = Arc::new(HookRunner::new(
         config.hooks.clone(),
         publish.clone(),
+        finished,
         tasks.clone(),
         shutdown.clone(),
     ));
-    let hub = Arc::new(Hub::new(engine, clock, publish, Some(hooks)));
-
-    let ticker = hub.clone();
-    let tick_shutdown = shutdown.clone();
-    let tick = config.tick;
-    tasks.spawn(async move {
-        let mut interval = tokio::time::interval(tick);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick_shutdown.cancelled() => return,
-                _ = interval.tick() => ticker.with_engine(|engine, now| engine.tick(now)),
-            }
-        }
-    });
+    let dispatcher = Dispatcher {
+        hub: hub.clone(),
+        publish,
+        hooks,
+        finished: finished_rx,
+    };
+    let dispatching = tasks.spawn(dispatcher.run(outputs, dispatch_stop.clone()));
+    tasks.spawn(schedule::run(hub.clone(), shutdown.clone()));
 
     let health = Arc::new(HealthPublisher::new());
     let follower = health.clone();
@@ -116,11 +123,36 @@ pub async fn run_on(
     tasks.spawn(async move { follower.follow(verdicts, health_shutdown).await });
 
     tracing::info!(address = %listener.local_addr()?, "aggregator serving gRPC");
-    let served = grpc::serve(listener, hub, &health, shutdown.clone()).await;
+    let served = grpc::serve(
+        listener,
+        hub,
+        &health,
+        grpc::Limits::default(),
+        tasks.clone(),
+        shutdown.clone(),
+    )
+    .await;
     shutdown.cancel();
-    tasks.close();
-    if tokio::time::timeout(GRACE, tasks.wait()).await.is_err() {
-        tracing::warn!("background tasks did not finish within the grace period");
+    dispatch_stop.cancel();
+    if tokio::time::timeout(GRACE, dispatching).await.is_err() {
+        tracing::warn!("the dispatcher did not stop within the grace period");
     }
+    publish_stop.cancel();
+    drain(&tasks, GRACE).await;
     served
+}
+
+/// Waits for every tracked task, at most `grace`, and says what it did.
+async fn drain(tasks: &TaskTracker, grace: Duration) {
+    tasks.close();
+    let left = tasks.len();
+    match tokio::time::timeout(grace, tasks.wait()).await {
+        Ok(()) => tracing::info!(tasks = left, "shut down: every task finished"),
+        Err(_) => tracing::warn!(
+            unfinished = tasks.len(),
+            of = left,
+            grace_seconds = grace.as_secs_f64(),
+            "shut down with tasks still running after the grace period (hooks in flight are killed; a switch in flight is decided again at the next start)"
+        ),
+    }
 }

@@ -13,8 +13,10 @@ use greenlight_proto::v1::{
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::{StreamLimit, StreamSlot};
 use crate::engine::{AgentKey, ReportOutcome};
 use crate::hub::Hub;
 
@@ -25,12 +27,24 @@ const OUTBOUND_QUEUE: usize = 64;
 
 pub struct AgentStreamService {
     hub: Arc<Hub>,
+    limit: StreamLimit,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
 }
 
 impl AgentStreamService {
-    pub fn new(hub: Arc<Hub>, shutdown: CancellationToken) -> Self {
-        AgentStreamService { hub, shutdown }
+    pub fn new(
+        hub: Arc<Hub>,
+        limit: StreamLimit,
+        tasks: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        AgentStreamService {
+            hub,
+            limit,
+            tasks,
+            shutdown,
+        }
     }
 }
 
@@ -45,6 +59,9 @@ impl AgentService for AgentStreamService {
         request: Request<Streaming<AgentMessage>>,
     ) -> Result<Response<Self::StreamStream>, Status> {
         let peer = request.remote_addr();
+        let slot = self.limit.acquire().inspect_err(|status| {
+            tracing::warn!(?peer, error = status.message(), "agent stream refused");
+        })?;
         let mut inbound = request.into_inner();
         let hello = first_hello(&mut inbound).await.inspect_err(|status| {
             tracing::warn!(?peer, error = status.message(), "agent stream refused");
@@ -77,13 +94,14 @@ impl AgentService for AgentStreamService {
             .send(Ok(message(welcome)))
             .await
             .map_err(|_| Status::cancelled("agent left before its Welcome"))?;
-        tokio::spawn(serve_reports(
+        self.tasks.spawn(serve_reports(
             self.hub.clone(),
             key,
             connection,
             inbound,
             outbound,
             self.shutdown.clone(),
+            slot,
         ));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
@@ -112,6 +130,7 @@ async fn serve_reports(
     mut inbound: Streaming<AgentMessage>,
     outbound: Outbound,
     shutdown: CancellationToken,
+    _slot: StreamSlot,
 ) {
     loop {
         let next = tokio::select! {

@@ -2,9 +2,11 @@
 //! and how they are served together with grpc.health.v1 and reflection.
 
 mod agent_stream;
+mod limits;
 mod server;
 mod verdict_service;
 
 pub use agent_stream::AgentStreamService;
-pub use server::serve;
+pub use limits::{StreamLimit, StreamSlot};
+pub use server::{Limits, serve};
 pub use verdict_service::VerdictApi;

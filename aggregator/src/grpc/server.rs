@@ -8,28 +8,63 @@ use greenlight_proto::v1::verdict_service_server::VerdictServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
-use super::{AgentStreamService, VerdictApi};
+use super::{AgentStreamService, StreamLimit, VerdictApi};
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
 
 /// Reports are small; anything bigger is a broken or hostile client.
 const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
+/// How many streams of each kind may be open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub max_agent_streams: usize,
+    pub max_watch_streams: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_agent_streams: 1000,
+            max_watch_streams: 1000,
+        }
+    }
+}
+
 pub async fn serve(
     listener: TcpListener,
     hub: Arc<Hub>,
     health: &HealthPublisher,
+    limits: Limits,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(greenlight_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    let agents = AgentServiceServer::new(AgentStreamService::new(hub.clone(), shutdown.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let verdicts = VerdictServiceServer::new(VerdictApi::new(hub, shutdown.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let agent_limit = StreamLimit::new(
+        limits.max_agent_streams,
+        "agent streams",
+        "limits.max_agent_streams",
+    );
+    let watch_limit = StreamLimit::new(
+        limits.max_watch_streams,
+        "verdict watch streams",
+        "limits.max_watch_streams",
+    );
+    let agents = AgentServiceServer::new(AgentStreamService::new(
+        hub.clone(),
+        agent_limit,
+        tasks.clone(),
+        shutdown.clone(),
+    ))
+    .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let verdicts =
+        VerdictServiceServer::new(VerdictApi::new(hub, watch_limit, tasks, shutdown.clone()))
+            .max_decoding_message_size(MAX_MESSAGE_BYTES);
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .concurrency_limit_per_connection(256)

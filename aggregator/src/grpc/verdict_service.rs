@@ -12,10 +12,12 @@ use greenlight_proto::v1::{
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status};
 
 use std::time::SystemTime;
 
+use super::StreamLimit;
 use crate::engine::{ControlError, ControlOutcome, Engine, validate_deployment_name};
 use crate::hub::Hub;
 
@@ -24,12 +26,24 @@ const WATCH_QUEUE: usize = 16;
 
 pub struct VerdictApi {
     hub: Arc<Hub>,
+    watch_limit: StreamLimit,
+    tasks: TaskTracker,
     shutdown: CancellationToken,
 }
 
 impl VerdictApi {
-    pub fn new(hub: Arc<Hub>, shutdown: CancellationToken) -> Self {
-        VerdictApi { hub, shutdown }
+    pub fn new(
+        hub: Arc<Hub>,
+        watch_limit: StreamLimit,
+        tasks: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        VerdictApi {
+            hub,
+            watch_limit,
+            tasks,
+            shutdown,
+        }
     }
 }
 
@@ -71,10 +85,12 @@ impl VerdictService for VerdictApi {
     ) -> Result<Response<Self::WatchVerdictsStream>, Status> {
         let deployment = request.into_inner().deployment;
         checked_name(&deployment)?;
+        let slot = self.watch_limit.acquire()?;
         let mut verdicts = self.hub.subscribe();
         let (sender, receiver) = mpsc::channel(WATCH_QUEUE);
         let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
+            let _slot = slot;
             let mut sent_epoch = 0;
             loop {
                 let current = verdicts.borrow_and_update().get(&deployment).cloned();

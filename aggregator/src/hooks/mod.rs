@@ -3,8 +3,9 @@
 //! decision in environment variables. One hook at a time per deployment, in
 //! epoch order; an epoch is carried out at most once; a hook that fails is
 //! retried with backoff, and one that hangs is killed at its timeout. Every
-//! attempt is recorded (history stream, log), and a hook that finally fails
-//! raises an alert.
+//! attempt is recorded (history stream, log), and the final outcome goes
+//! back to the engine (`HookFinished`), which moves the stage and raises
+//! the alert when the switch failed for good.
 
 mod run;
 
@@ -18,7 +19,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::engine::{ActionOrder, Alert, Severity};
+use crate::engine::{ActionOrder, SwitchOutcome};
 use crate::redis::Publication;
 
 pub use run::{Exit, RunResult};
@@ -68,6 +69,25 @@ pub struct HookOutcome {
     pub result: RunResult,
 }
 
+/// A hook's final outcome, for the engine.
+#[derive(Debug, Clone)]
+pub struct HookFinished {
+    pub deployment: String,
+    pub epoch: u64,
+    pub outcome: SwitchOutcome,
+}
+
+/// What became of an order handed to the runner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// It will run; its outcome comes back as a `HookFinished`.
+    Queued,
+    /// No hook is configured for this action: the operator switches.
+    NoHook,
+    /// It cannot run (the deployment's queue is full).
+    Refused(String),
+}
+
 type Queued = (HookCommand, HookOrder);
 
 pub struct HookRunner {
@@ -75,6 +95,7 @@ pub struct HookRunner {
     /// One worker per deployment: its hooks run one at a time, in order.
     workers: Mutex<HashMap<String, mpsc::Sender<Queued>>>,
     record: Option<mpsc::Sender<Publication>>,
+    finished: mpsc::Sender<HookFinished>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -83,6 +104,7 @@ impl HookRunner {
     pub fn new(
         settings: HookSettings,
         record: Option<mpsc::Sender<Publication>>,
+        finished: mpsc::Sender<HookFinished>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
@@ -90,13 +112,14 @@ impl HookRunner {
             settings,
             workers: Mutex::new(HashMap::new()),
             record,
+            finished,
             tasks,
             shutdown,
         }
     }
 
     /// Queues an order behind the deployment's earlier ones (never blocks).
-    pub fn submit(&self, order: HookOrder) {
+    pub fn submit(&self, order: HookOrder) -> Submitted {
         let command = match order.order.action {
             Action::Cutover => self.settings.cutover.clone(),
             Action::Rollback => self.settings.rollback.clone(),
@@ -108,14 +131,15 @@ impl HookRunner {
                 action = action_name(order.order.action),
                 "no hook configured for this action: switch traffic yourself"
             );
-            return;
+            return Submitted::NoHook;
         };
         let deployment = order.order.deployment.clone();
         let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
         let sender = workers.entry(deployment.clone()).or_insert_with(|| {
-            let (sender, receiver) = mpsc::channel(64);
+            let (sender, receiver) = mpsc::channel(HOOK_QUEUE);
             let worker = Worker {
                 record: self.record.clone(),
+                finished: self.finished.clone(),
                 shutdown: self.shutdown.clone(),
                 last_epoch: 0,
             };
@@ -124,12 +148,23 @@ impl HookRunner {
         });
         if sender.try_send((command, order)).is_err() {
             tracing::error!(%deployment, "hook queue full: an action was not carried out");
+            return Submitted::Refused(format!(
+                "{deployment}'s hook queue is full ({HOOK_QUEUE} switches waiting): not run"
+            ));
         }
+        Submitted::Queued
     }
 }
 
+/// Outcomes waiting for the dispatcher.
+pub const FINISHED_QUEUE: usize = 64;
+
+/// Switches waiting per deployment; more means the hooks cannot keep up.
+const HOOK_QUEUE: usize = 64;
+
 struct Worker {
     record: Option<mpsc::Sender<Publication>>,
+    finished: mpsc::Sender<HookFinished>,
     shutdown: CancellationToken,
     /// The newest epoch carried out: older orders are stale, never replayed.
     last_epoch: u64,
@@ -177,10 +212,16 @@ impl Worker {
             self.log(&outcome, &argv);
             self.publish(Publication::Hook(outcome.clone()));
             if ok {
+                self.finish(decided, SwitchOutcome::Succeeded).await;
                 return;
             }
             if attempt == attempts {
-                self.publish(Publication::Alert(failure_alert(&outcome)));
+                let detail = format!(
+                    "{} after {attempts} attempt(s){}",
+                    outcome.result.describe(),
+                    last_words(&outcome.result.output_tail)
+                );
+                self.finish(decided, SwitchOutcome::Failed(detail)).await;
                 return;
             }
             tokio::select! {
@@ -189,6 +230,17 @@ impl Worker {
             }
             delay = delay.saturating_mul(2);
         }
+    }
+
+    async fn finish(&self, decided: &ActionOrder, outcome: SwitchOutcome) {
+        let finished = HookFinished {
+            deployment: decided.deployment.clone(),
+            epoch: decided.epoch,
+            outcome,
+        };
+        // The dispatcher may be gone at shutdown: the restored stage then
+        // decides the switch again.
+        let _ = self.finished.send(finished).await;
     }
 
     fn log(&self, outcome: &HookOutcome, argv: &[String]) {
@@ -226,24 +278,17 @@ impl Worker {
     }
 }
 
-fn failure_alert(outcome: &HookOutcome) -> Alert {
-    let action = action_name(outcome.action);
-    Alert {
-        deployment: outcome.deployment.clone(),
-        epoch: outcome.epoch,
-        severity: Severity::Critical,
-        summary: format!(
-            "{}: the {action} hook failed {} time(s) ({}): traffic may not have moved; run deploy/switch-traffic yourself (--force)",
-            outcome.deployment,
-            outcome.attempts,
-            outcome.result.describe()
-        ),
-        details: outcome
-            .result
-            .output_tail
-            .lines()
-            .map(str::to_string)
-            .collect(),
+/// The end of a hook's output, where its error is, on one line.
+fn last_words(tail: &str) -> String {
+    let line = tail
+        .lines()
+        .map(str::trim)
+        .rfind(|line| !line.is_empty())
+        .unwrap_or_default();
+    if line.is_empty() {
+        String::new()
+    } else {
+        format!(": {line}")
     }
 }
 
@@ -344,16 +389,24 @@ mod tests {
             rollback: Some(command),
         };
         let tasks = TaskTracker::new();
-        let runner = HookRunner::new(settings, None, tasks.clone(), CancellationToken::new());
+        let (finished, mut outcomes) = mpsc::channel(8);
+        let runner = HookRunner::new(
+            settings,
+            None,
+            finished,
+            tasks.clone(),
+            CancellationToken::new(),
+        );
         for (action, epoch) in [
             (Action::Cutover, 3),
             (Action::Rollback, 5),
             (Action::Rollback, 4),
         ] {
-            runner.submit(HookOrder {
+            let submitted = runner.submit(HookOrder {
                 order: order(action, epoch),
                 verdict_json: "{}".into(),
             });
+            assert_eq!(submitted, Submitted::Queued);
         }
         let expected = "start 3\nend 3\nstart 5\nend 5\n";
         for _ in 0..100 {
@@ -367,5 +420,55 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(400)).await;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         assert_eq!(text, expected, "serial, in order, epoch 4 (stale) skipped");
+        // Each hook run reports back to the engine, in order.
+        for epoch in [3, 5] {
+            let finished = outcomes.recv().await.unwrap();
+            assert_eq!(
+                (finished.epoch, finished.outcome),
+                (epoch, SwitchOutcome::Succeeded)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hook_that_fails_for_good_reports_why_and_a_missing_one_says_so() {
+        let command = HookCommand {
+            argv: vec![
+                "sh".into(),
+                "-c".into(),
+                "echo no socket >&2; exit 4".into(),
+            ],
+            timeout: Duration::from_secs(10),
+            retries: 1,
+            backoff: Duration::from_millis(10),
+        };
+        let settings = HookSettings {
+            cutover: Some(command),
+            rollback: None,
+        };
+        let (finished, mut outcomes) = mpsc::channel(8);
+        let runner = HookRunner::new(
+            settings,
+            None,
+            finished,
+            TaskTracker::new(),
+            CancellationToken::new(),
+        );
+        let rollback = HookOrder {
+            order: order(Action::Rollback, 2),
+            verdict_json: "{}".into(),
+        };
+        assert_eq!(runner.submit(rollback), Submitted::NoHook);
+        let cutover = HookOrder {
+            order: order(Action::Cutover, 3),
+            verdict_json: "{}".into(),
+        };
+        assert_eq!(runner.submit(cutover), Submitted::Queued);
+        let finished = outcomes.recv().await.unwrap();
+        let SwitchOutcome::Failed(detail) = finished.outcome else {
+            panic!("{:?}", finished.outcome);
+        };
+        assert!(detail.contains("exit 4 after 2 attempt(s)"), "{detail}");
+        assert!(detail.contains("no socket"), "{detail}");
     }
 }

@@ -1,6 +1,10 @@
 //! Engine tests: (time, event) in, verdicts and actions out. Time is moved
 //! by hand, so every test is deterministic.
 
+mod corpus;
+mod edges;
+mod lifecycle;
 mod readiness;
 mod scenarios;
 mod sim;
+mod stories;

@@ -9,12 +9,13 @@ use greenlight_proto::v1::{
     Action, CheckResult, CheckStatus, Color, Hello, Report, TrafficCounters, Verdict,
 };
 
-use crate::engine::{AgentKey, Alert, DeploymentSettings, Engine, ReportOutcome};
+use crate::engine::{AgentKey, Alert, DeploymentSettings, Engine, ReportOutcome, SwitchOutcome};
 
 pub const NAME: &str = "escashop";
 
 pub fn at(seconds: f64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_800_000_000) + Duration::from_secs_f64(seconds)
+    // Seconds from a fixed start; negative for a clock that runs behind.
+    UNIX_EPOCH + Duration::from_secs_f64(1_800_000_000.0 + seconds)
 }
 
 /// Settings for scenarios: the guide's rules, a 10 s readiness window.
@@ -87,12 +88,21 @@ pub struct Sim {
     pub alerts: Vec<Alert>,
     pub verdicts: Vec<Verdict>,
     run_of: BTreeMap<i32, String>,
+    /// Each side's agent clock minus ours, in seconds.
+    pub skew: BTreeMap<i32, f64>,
+    /// Reports the agents took while the engine could not hear them.
+    backlog: Vec<(Color, Report)>,
 }
 
 pub const CHECKS: [&str; 4] = ["postgres", "redis", "http", "websocket"];
 
 impl Sim {
     pub fn new(settings: DeploymentSettings) -> Sim {
+        Sim::with_agents(settings, &[Color::Blue, Color::Green])
+    }
+
+    /// Only these colors' agents connect.
+    pub fn with_agents(settings: DeploymentSettings, colors: &[Color]) -> Sim {
         let configured = BTreeMap::from([(NAME.to_string(), settings.clone())]);
         let engine = Engine::new(settings, configured, &BTreeMap::new(), at(0.0)).unwrap();
         let mut sim = Sim {
@@ -103,9 +113,13 @@ impl Sim {
             alerts: Vec::new(),
             verdicts: Vec::new(),
             run_of: BTreeMap::new(),
+            skew: BTreeMap::new(),
+            backlog: Vec::new(),
         };
-        sim.connect(Color::Blue, "run-blue-1");
-        sim.connect(Color::Green, "run-green-1");
+        for color in colors {
+            let run = format!("run-{}-1", greenlight_proto::names::color_name(*color));
+            sim.connect(*color, &run);
+        }
         sim
     }
 
@@ -171,7 +185,9 @@ impl Sim {
             .collect();
         Report {
             sequence: side.sequence,
-            observed_at: Some(greenlight_proto::time::to_timestamp(at(self.now))),
+            observed_at: Some(greenlight_proto::time::to_timestamp(at(
+                self.now + self.skew.get(&(color as i32)).copied().unwrap_or(0.0)
+            ))),
             checks,
             traffic: Some(TrafficCounters {
                 requests_total: side.requests,
@@ -201,6 +217,46 @@ impl Sim {
         self.now += 1.0;
         self.engine.tick(at(self.now));
         self.collect();
+        // As the shell does: ask when to wake next (it also tells the
+        // engine when a step is late, i.e. when the aggregator stalled).
+        self.engine.next_deadline();
+    }
+
+    /// The aggregator stalls (SIGSTOP, a frozen VM) for `seconds`: the
+    /// agents go on observing and buffer their reports. Then it resumes:
+    /// time is stepped first, then the backlog arrives in order.
+    pub fn stall(&mut self, seconds: u32, blue: &Behaviour, green: &Behaviour) {
+        for _ in 0..seconds {
+            for (color, behaviour) in [(Color::Blue, blue), (Color::Green, green)] {
+                if behaviour.reporting {
+                    let report = self.next_report(color, behaviour);
+                    self.backlog.push((color, report));
+                }
+            }
+            self.now += 1.0;
+        }
+        self.engine.tick(at(self.now));
+        self.collect();
+        for (color, report) in std::mem::take(&mut self.backlog) {
+            assert_eq!(self.send(color, report), ReportOutcome::Accepted);
+        }
+        self.engine.next_deadline();
+    }
+
+    /// The hook of the switch decided last finished with `outcome`.
+    pub fn switch_done(&mut self, outcome: SwitchOutcome) -> bool {
+        let (_, epoch) = *self.actions.last().expect("a decided action");
+        let applied = self
+            .engine
+            .switch_finished(NAME, epoch, outcome, at(self.now));
+        self.collect();
+        applied
+    }
+
+    /// The load balancer, read back, says traffic goes to `color`.
+    pub fn traffic_seen(&mut self, color: Color) {
+        self.engine.traffic_observed(NAME, color, at(self.now));
+        self.collect();
     }
 
     pub fn run(&mut self, seconds: u32, blue: &Behaviour, green: &Behaviour) {
@@ -225,12 +281,17 @@ impl Sim {
     /// Blue served `blue` before; after cutover it stands by (no traffic).
     pub fn baking(settings: DeploymentSettings, blue: &Behaviour) -> Sim {
         let mut sim = Sim::new(settings);
-        sim.run(60, blue, &Behaviour::healthy(0));
-        sim.engine
-            .cutover(NAME, false, "test", at(sim.now))
-            .expect("cutover of a READY candidate");
-        sim.collect();
+        sim.ready_then_cut_over(blue);
         sim
+    }
+
+    /// Healthy sides until green is READY, then a cutover call.
+    pub fn ready_then_cut_over(&mut self, blue: &Behaviour) {
+        self.run(60, blue, &Behaviour::healthy(0));
+        self.engine
+            .cutover(NAME, false, "test", at(self.now))
+            .expect("cutover of a READY candidate");
+        self.collect();
     }
 
     pub fn rules_named(&self) -> Vec<String> {
