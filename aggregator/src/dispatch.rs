@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Outputs, Severity, SwitchOutcome};
-use crate::hooks::{HookFinished, HookOrder, HookRunner, Submitted};
+use crate::hooks::{HookEvent, HookFinished, HookOrder, HookRunner, Submitted};
 use crate::hub::Hub;
 use crate::redis::Publication;
 
@@ -21,8 +21,8 @@ pub struct Dispatcher {
     /// To the Redis publisher; `None` when running without Redis.
     pub publish: Option<mpsc::Sender<Publication>>,
     pub hooks: Arc<HookRunner>,
-    /// Hooks' outcomes, fed back to the engine.
-    pub finished: mpsc::Receiver<HookFinished>,
+    /// Hooks' attempts (for the record) and outcomes (for the engine).
+    pub hook_events: mpsc::Receiver<HookEvent>,
 }
 
 /// Steps the publisher could not take (its queue full): counted, and said
@@ -51,10 +51,11 @@ impl Dispatcher {
                         }
                     }
                 }
-                finished = self.finished.recv() => {
-                    let Some(finished) = finished else { break };
-                    self.feed_back(finished);
-                }
+                event = self.hook_events.recv() => match event {
+                    Some(HookEvent::Finished(finished)) => self.feed_back(finished),
+                    Some(HookEvent::Attempt(attempt)) => self.record(Publication::Hook(attempt)),
+                    None => break,
+                },
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -73,6 +74,16 @@ impl Dispatcher {
             steps = left,
             "dispatcher stopped: every decided verdict handed to the publishers"
         );
+    }
+
+    fn record(&self, publication: Publication) {
+        if let Some(publish) = &self.publish {
+            if publish.try_send(publication).is_err() {
+                tracing::warn!(
+                    "Redis publish queue full: a hook attempt was not written to the history"
+                );
+            }
+        }
     }
 
     fn feed_back(&self, finished: HookFinished) {

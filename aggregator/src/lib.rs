@@ -99,11 +99,10 @@ pub async fn run_on(
     )?;
     let (hub, outputs) = Hub::new(engine, clock);
     let hub = Arc::new(hub);
-    let (finished, finished_rx) = mpsc::channel(hooks::FINISHED_QUEUE);
+    let (hook_events, hook_events_rx) = mpsc::channel(hooks::EVENT_QUEUE);
     let hooks = Arc::new(HookRunner::new(
         config.hooks.clone(),
-        publish.clone(),
-        finished,
+        hook_events,
         tasks.clone(),
         shutdown.clone(),
     ));
@@ -111,7 +110,7 @@ pub async fn run_on(
         hub: hub.clone(),
         publish,
         hooks,
-        finished: finished_rx,
+        hook_events: hook_events_rx,
     };
     let dispatching = tasks.spawn(dispatcher.run(outputs, dispatch_stop.clone()));
     tasks.spawn(schedule::run(hub.clone(), shutdown.clone()));

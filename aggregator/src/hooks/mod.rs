@@ -20,7 +20,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::engine::{ActionOrder, SwitchOutcome};
-use crate::redis::Publication;
 
 pub use run::{Exit, RunResult};
 
@@ -69,6 +68,14 @@ pub struct HookOutcome {
     pub result: RunResult,
 }
 
+/// What the runner tells the dispatcher: each attempt, for the record,
+/// and the final outcome, for the engine.
+#[derive(Debug, Clone)]
+pub enum HookEvent {
+    Attempt(HookOutcome),
+    Finished(HookFinished),
+}
+
 /// A hook's final outcome, for the engine.
 #[derive(Debug, Clone)]
 pub struct HookFinished {
@@ -94,8 +101,7 @@ pub struct HookRunner {
     settings: HookSettings,
     /// One worker per deployment: its hooks run one at a time, in order.
     workers: Mutex<HashMap<String, mpsc::Sender<Queued>>>,
-    record: Option<mpsc::Sender<Publication>>,
-    finished: mpsc::Sender<HookFinished>,
+    events: mpsc::Sender<HookEvent>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -103,16 +109,14 @@ pub struct HookRunner {
 impl HookRunner {
     pub fn new(
         settings: HookSettings,
-        record: Option<mpsc::Sender<Publication>>,
-        finished: mpsc::Sender<HookFinished>,
+        events: mpsc::Sender<HookEvent>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         HookRunner {
             settings,
             workers: Mutex::new(HashMap::new()),
-            record,
-            finished,
+            events,
             tasks,
             shutdown,
         }
@@ -138,8 +142,7 @@ impl HookRunner {
         let sender = workers.entry(deployment.clone()).or_insert_with(|| {
             let (sender, receiver) = mpsc::channel(HOOK_QUEUE);
             let worker = Worker {
-                record: self.record.clone(),
-                finished: self.finished.clone(),
+                events: self.events.clone(),
                 shutdown: self.shutdown.clone(),
                 last_epoch: 0,
             };
@@ -156,15 +159,14 @@ impl HookRunner {
     }
 }
 
-/// Outcomes waiting for the dispatcher.
-pub const FINISHED_QUEUE: usize = 64;
+/// Hook events waiting for the dispatcher.
+pub const EVENT_QUEUE: usize = 256;
 
 /// Switches waiting per deployment; more means the hooks cannot keep up.
 const HOOK_QUEUE: usize = 64;
 
 struct Worker {
-    record: Option<mpsc::Sender<Publication>>,
-    finished: mpsc::Sender<HookFinished>,
+    events: mpsc::Sender<HookEvent>,
     shutdown: CancellationToken,
     /// The newest epoch carried out: older orders are stale, never replayed.
     last_epoch: u64,
@@ -210,7 +212,7 @@ impl Worker {
                 result,
             };
             self.log(&outcome, &argv);
-            self.publish(Publication::Hook(outcome.clone()));
+            self.record(outcome.clone());
             if ok {
                 self.finish(decided, SwitchOutcome::Succeeded).await;
                 return;
@@ -240,7 +242,7 @@ impl Worker {
         };
         // The dispatcher may be gone at shutdown: the restored stage then
         // decides the switch again.
-        let _ = self.finished.send(finished).await;
+        let _ = self.events.send(HookEvent::Finished(finished)).await;
     }
 
     fn log(&self, outcome: &HookOutcome, argv: &[String]) {
@@ -269,11 +271,9 @@ impl Worker {
         }
     }
 
-    fn publish(&self, publication: Publication) {
-        if let Some(record) = &self.record {
-            if record.try_send(publication).is_err() {
-                tracing::warn!("Redis publish queue full: a hook record was not published");
-            }
+    fn record(&self, outcome: HookOutcome) {
+        if self.events.try_send(HookEvent::Attempt(outcome)).is_err() {
+            tracing::warn!("dispatcher queue full: a hook attempt was not recorded");
         }
     }
 }
@@ -389,14 +389,8 @@ mod tests {
             rollback: Some(command),
         };
         let tasks = TaskTracker::new();
-        let (finished, mut outcomes) = mpsc::channel(8);
-        let runner = HookRunner::new(
-            settings,
-            None,
-            finished,
-            tasks.clone(),
-            CancellationToken::new(),
-        );
+        let (events, mut outcomes) = mpsc::channel(8);
+        let runner = HookRunner::new(settings, events, tasks.clone(), CancellationToken::new());
         for (action, epoch) in [
             (Action::Cutover, 3),
             (Action::Rollback, 5),
@@ -422,11 +416,20 @@ mod tests {
         assert_eq!(text, expected, "serial, in order, epoch 4 (stale) skipped");
         // Each hook run reports back to the engine, in order.
         for epoch in [3, 5] {
-            let finished = outcomes.recv().await.unwrap();
+            let finished = next_finished(&mut outcomes).await;
             assert_eq!(
                 (finished.epoch, finished.outcome),
                 (epoch, SwitchOutcome::Succeeded)
             );
+        }
+    }
+
+    async fn next_finished(events: &mut mpsc::Receiver<HookEvent>) -> HookFinished {
+        loop {
+            match events.recv().await.expect("the runner is alive") {
+                HookEvent::Finished(finished) => return finished,
+                HookEvent::Attempt(_) => {}
+            }
         }
     }
 
@@ -446,11 +449,10 @@ mod tests {
             cutover: Some(command),
             rollback: None,
         };
-        let (finished, mut outcomes) = mpsc::channel(8);
+        let (events, mut outcomes) = mpsc::channel(8);
         let runner = HookRunner::new(
             settings,
-            None,
-            finished,
+            events,
             TaskTracker::new(),
             CancellationToken::new(),
         );
@@ -464,7 +466,7 @@ mod tests {
             verdict_json: "{}".into(),
         };
         assert_eq!(runner.submit(cutover), Submitted::Queued);
-        let finished = outcomes.recv().await.unwrap();
+        let finished = next_finished(&mut outcomes).await;
         let SwitchOutcome::Failed(detail) = finished.outcome else {
             panic!("{:?}", finished.outcome);
         };
