@@ -89,7 +89,7 @@ pub use stream::StreamError;
 use face::{Face, Identity};
 pub use heap::release_memory_after_startup;
 use outbox::SharedOutbox;
-use probe::{ActiveConnections, Probe};
+use probe::{ActiveConnections, AggregatorMinRequests, Probe};
 use reporter::Reporter;
 use stream::{StreamStatus, StreamTarget, run_stream};
 
@@ -99,10 +99,15 @@ use stream::{StreamStatus, StreamTarget, run_stream};
 /// an unreachable aggregator is not an error (the agent waits for it).
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let connections = ActiveConnections::new();
+    // The stream writes what the aggregator's Welcome says; the traffic check reads it.
+    let min_requests = AggregatorMinRequests::new();
     let probes = config
         .checks
         .iter()
-        .map(|check| Ok((Probe::new(check, &connections)?, check.schedule)))
+        .map(|check| {
+            let probe = Probe::new(check, &connections, &min_requests)?;
+            Ok((probe, check.schedule))
+        })
         .collect::<Result<Vec<_>, ProbeSetupError>>()?;
     // Bound before anything starts: a taken port is a startup error.
     let listener = match config.listen {
@@ -117,6 +122,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let target = StreamTarget {
         address: config.aggregator.origin().ascii_serialization(),
         hello: hello(&config),
+        min_requests,
     };
     info!(
         deployment = %config.deployment,

@@ -139,6 +139,7 @@ impl Reporter {
 
 #[cfg(test)]
 mod tests {
+    use greenlight_proto::v1::CheckKind;
     use tokio::time::Instant;
 
     use super::*;
@@ -157,7 +158,7 @@ mod tests {
     /// A check's result, as its runner publishes it.
     fn latest(error: &str, next_run: Instant) -> Option<Latest> {
         Some(Latest {
-            observation: failed("x", error, Duration::ZERO).into(),
+            observation: failed(CheckKind::Http, error, Duration::ZERO).into(),
             at: SystemTime::now(),
             next_run,
         })

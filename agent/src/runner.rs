@@ -175,7 +175,7 @@ mod tests {
 
     use super::*;
     use crate::config::{HttpSettings, PostgresSettings};
-    use crate::probe::{ActiveConnections, closed_port};
+    use crate::probe::{ActiveConnections, AggregatorMinRequests, closed_port};
 
     /// Accepts connections and never answers: a hung dependency.
     async fn silent_port() -> u16 {
@@ -210,7 +210,12 @@ mod tests {
         let probes = config
             .checks
             .iter()
-            .map(|check| (Probe::new(check, &connections).unwrap(), check.schedule))
+            .map(|check| {
+                (
+                    Probe::new(check, &connections, &AggregatorMinRequests::new()).unwrap(),
+                    check.schedule,
+                )
+            })
             .collect();
         let tracker = TaskTracker::new();
         let shutdown = CancellationToken::new();

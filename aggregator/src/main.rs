@@ -24,11 +24,26 @@ use tokio_util::sync::CancellationToken;
 ///   ready_after = "30s"              # candidate healthy this long => READY
 ///   stale_after_intervals = 3        # missed report intervals => agent stale
 ///   forget_after = "10m"             # disconnected agents are dropped after this
+///   max_clock_skew = "30s"           # an agent's clock further off => clock_skew warning
+///   traffic_drift_after = "30s"      # load balancer disagreeing this long => traffic_drift alert
 ///   [deployments.escashop]           # overrides for one deployment
 ///   ready_after = "60s"
+///   [deployments.escashop.traffic_source]  # where traffic really goes (read back)
+///   kind = "haproxy"                 # haproxy: socket, backend, blue_server, green_server
+///   socket = "/run/haproxy/admin.sock"   # nginx: site, blue_config, green_config
+///   backend = "escashop"
+///   poll = "1s"
+///   [hooks.cutover]                  # with a hook, switches are confirmed by its outcome
+///   command = ["deploy/switch-traffic", "{direction}"]
+///   [limits]
+///   max_agent_streams = 1000         # beyond: RESOURCE_EXHAUSTED
+///   max_watch_streams = 1000
+///   shutdown_grace = "5s"            # on SIGTERM, the drain of publishing and hooks
 ///
 /// Environment variables GREENLIGHT_AGGREGATOR_<KEY> (nested with __, e.g.
 /// GREENLIGHT_AGGREGATOR_REDIS__URL) override the file; flags override both.
+/// A bad value is named with where it came from: the file, the variable or
+/// the flag. docs/configuration.md lists every key.
 /// Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight-aggregator", version, verbatim_doc_comment)]

@@ -30,11 +30,9 @@ pub async fn aggregator(
     config.defaults.min_requests = 20;
     config.defaults.bake_for = Duration::from_secs(60);
     config.hooks = hooks;
-    config.redis = redis_url.map(|url| RedisSettings {
-        url,
-        verdict_ttl: Duration::from_secs(15),
-        history_max_len: 10_000,
-    });
+    config.redis = redis_url
+        .map(|url| RedisSettings::new(url, Duration::from_secs(15), 10_000))
+        .transpose()?;
     tokio::spawn(async move {
         if let Err(error) = greenlight_aggregator::run_on(listener, config, shutdown).await {
             eprintln!("greenlight-demo: the aggregator stopped: {error:#}");

@@ -183,8 +183,11 @@ pub struct TrafficSettings {
     pub window: Duration,
     /// Fail above this share of 5xx responses (0..1). The guide's trigger: 5%.
     pub max_error_ratio: f64,
-    /// Below this many requests in the window the ratio is inconclusive and
-    /// the check passes: 1 error in 3 requests is not a 33% error rate.
+    /// Below this many requests in the window the check is inconclusive
+    /// (`warn` on `/health`), neither pass nor fail: 1 error in 3 requests
+    /// is not a 33% error rate. An aggregator that says its own minimum
+    /// (in its Welcome) overrides this, so that agent and verdict agree;
+    /// the default is the aggregator's.
     pub min_requests: u64,
     /// Which metric the error ratio comes from.
     pub source: TrafficSource,
@@ -224,7 +227,7 @@ impl Default for TrafficSettings {
             url: String::new(),
             window: Duration::from_secs(30),
             max_error_ratio: 0.05,
-            min_requests: 20,
+            min_requests: 50,
             source: TrafficSource::Auto,
             requests_metric: "http_requests_total".to_string(),
             status_label: "code".to_string(),

@@ -136,8 +136,8 @@ fn rfc3339(at: std::time::SystemTime) -> String {
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use greenlight_proto::v1::PostgresDetail;
     use greenlight_proto::v1::check_result::Detail;
+    use greenlight_proto::v1::{CheckKind, PostgresDetail};
 
     use super::*;
     use crate::face::Identity;
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn passing_checks_and_a_connected_stream_pass() {
-        let mut postgres = passed("postgres", Duration::from_millis(2));
+        let mut postgres = passed(CheckKind::Postgres, Duration::from_millis(2));
         postgres.observed_value = 0.0012;
         postgres.observed_unit = "seconds".into();
         postgres.detail = Some(Detail::Postgres(PostgresDetail {
@@ -204,11 +204,11 @@ mod tests {
 
     #[test]
     fn a_failing_component_fails_the_document() {
-        let mut whole = passed("http", Duration::ZERO);
+        let mut whole = passed(CheckKind::Http, Duration::ZERO);
         whole.observed_value = 200.0;
         whole.observed_unit = "status".into();
         let mut database = failed(
-            "http",
+            CheckKind::Http,
             "the backend reports database unhealthy",
             Duration::ZERO,
         );

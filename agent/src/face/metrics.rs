@@ -127,6 +127,8 @@ fn escape(value: &str) -> String {
 mod tests {
     use std::time::{Duration, SystemTime};
 
+    use greenlight_proto::v1::CheckKind;
+
     use super::*;
     use crate::face::{Histogram, Identity};
     use crate::probe::{Observation, failed, passed};
@@ -136,7 +138,7 @@ mod tests {
     fn renders_every_series_and_parses_back() {
         let histogram = Histogram::default();
         histogram.observe(Duration::from_millis(3));
-        let mut database = failed("http", "down", Duration::ZERO);
+        let mut database = failed(CheckKind::Http, "down", Duration::ZERO);
         database.component = "data\"base".into();
         let snapshot = Snapshot {
             identity: Identity {
@@ -149,7 +151,7 @@ mod tests {
                     "http",
                     Some(Latest {
                         observation: Observation {
-                            results: vec![passed("http", Duration::ZERO), database],
+                            results: vec![passed(CheckKind::Http, Duration::ZERO), database],
                             counters: None,
                         },
                         at: SystemTime::now(),

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use greenlight_proto::v1::{CheckResult, CheckStatus, TrafficCounters};
+use greenlight_proto::names::check_kind_name;
+use greenlight_proto::v1::{CheckKind, CheckResult, CheckStatus, TrafficCounters};
 use tokio::time::Instant;
 
 use crate::config::{CheckConfig, CheckTarget};
@@ -26,7 +27,7 @@ pub(crate) use self::http::HttpProbe;
 pub(crate) use self::postgres::PostgresProbe;
 pub(crate) use self::process::ProcessProbe;
 pub(crate) use self::redis::RedisProbe;
-pub(crate) use self::traffic::TrafficProbe;
+pub(crate) use self::traffic::{AggregatorMinRequests, TrafficProbe};
 pub(crate) use self::websocket::WebsocketProbe;
 
 /// A probe could not be set up (before any probing happens).
@@ -41,7 +42,9 @@ pub(crate) enum Probe {
     Postgres(PostgresProbe),
     Redis(RedisProbe),
     Http(HttpProbe),
-    Traffic(TrafficProbe),
+    /// Boxed: it keeps its window and metric names, several times the
+    /// others' size.
+    Traffic(Box<TrafficProbe>),
     Websocket(WebsocketProbe),
     Process(ProcessProbe),
 }
@@ -98,18 +101,22 @@ impl ActiveConnections {
 }
 
 impl Probe {
-    /// The probe for one enabled check.
+    /// The probe for one enabled check. `connections` and `min_requests`
+    /// are shared with the other probes and the stream (see their types).
     pub(crate) fn new(
         check: &CheckConfig,
         connections: &ActiveConnections,
+        min_requests: &AggregatorMinRequests,
     ) -> Result<Probe, ProbeSetupError> {
         Ok(match &check.target {
             CheckTarget::Postgres(target) => Probe::Postgres(PostgresProbe::new(target)),
             CheckTarget::Redis(target) => Probe::Redis(RedisProbe::new(target)),
             CheckTarget::Http(target) => Probe::Http(HttpProbe::new(target, connections.clone())),
-            CheckTarget::Traffic(target) => {
-                Probe::Traffic(TrafficProbe::new(target.clone(), connections.clone()))
-            }
+            CheckTarget::Traffic(target) => Probe::Traffic(Box::new(TrafficProbe::new(
+                target.clone(),
+                connections.clone(),
+                min_requests.clone(),
+            ))),
             CheckTarget::Websocket(url) => {
                 Probe::Websocket(WebsocketProbe::new(url.clone(), connections.clone()))
             }
@@ -118,6 +125,10 @@ impl Probe {
     }
 
     pub(crate) fn name(&self) -> &'static str {
+        check_kind_name(self.kind())
+    }
+
+    pub(crate) fn kind(&self) -> CheckKind {
         match self {
             Probe::Postgres(_) => postgres::CHECK,
             Probe::Redis(_) => redis::CHECK,
@@ -153,7 +164,7 @@ impl Probe {
                     Probe::Traffic(probe) => probe.forget_connection(),
                     Probe::Websocket(_) | Probe::Process(_) => {}
                 }
-                failed(self.name(), timed_out(timeout), started.elapsed()).into()
+                failed(self.kind(), timed_out(timeout), started.elapsed()).into()
             }
         }
     }
@@ -189,22 +200,30 @@ impl Extras {
     }
 }
 
-/// A passing result of `check` that took `took`.
-pub(crate) fn passed(check: &str, took: Duration) -> CheckResult {
-    CheckResult {
-        check: check.to_string(),
-        status: CheckStatus::Pass as i32,
-        duration_seconds: took.as_secs_f64(),
-        ..CheckResult::default()
-    }
+/// A passing result of the check `kind` that took `took`.
+pub(crate) fn passed(kind: CheckKind, took: Duration) -> CheckResult {
+    result_of(kind, CheckStatus::Pass, String::new(), took)
 }
 
-/// A failing result of `check`, with `error` saying why.
-pub(crate) fn failed(check: &str, error: impl Into<String>, took: Duration) -> CheckResult {
+/// A failing result of the check `kind`, with `error` saying why.
+pub(crate) fn failed(kind: CheckKind, error: impl Into<String>, took: Duration) -> CheckResult {
+    result_of(kind, CheckStatus::Fail, error.into(), took)
+}
+
+/// Every result names its check twice: `kind` for the aggregator, which
+/// refuses a kind it does not know, and `check` for people and older
+/// aggregators, which know only the name.
+pub(crate) fn result_of(
+    kind: CheckKind,
+    status: CheckStatus,
+    error: String,
+    took: Duration,
+) -> CheckResult {
     CheckResult {
-        check: check.to_string(),
-        status: CheckStatus::Fail as i32,
-        error: error.into(),
+        check: check_kind_name(kind).to_string(),
+        kind: kind as i32,
+        status: status as i32,
+        error,
         duration_seconds: took.as_secs_f64(),
         ..CheckResult::default()
     }

@@ -4,7 +4,7 @@
 //! AUTH (`redis://[user]:password@`) and TLS (`rediss://`) are the redis
 //! crate's, from the URL.
 
-use greenlight_proto::v1::{CheckResult, RedisDetail, check_result::Detail};
+use greenlight_proto::v1::{CheckKind, CheckResult, RedisDetail, check_result::Detail};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, InfoDict, RedisError};
 use tokio::time::Instant;
@@ -14,7 +14,7 @@ use super::{Extras, failed, passed};
 use crate::config::{RedisCheck, redacted};
 use crate::error_text::describe;
 
-pub(super) const CHECK: &str = "redis";
+pub(super) const CHECK: CheckKind = CheckKind::Redis;
 
 pub(crate) struct RedisProbe {
     client: redis::Client,

@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use greenlight_proto::v1::{CheckResult, WebsocketDetail, check_result::Detail};
+use greenlight_proto::v1::{CheckKind, CheckResult, WebsocketDetail, check_result::Detail};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -22,7 +22,7 @@ use super::web_tls::{self, Tls};
 use super::{ActiveConnections, failed, passed};
 use crate::error_text::describe;
 
-pub(super) const CHECK: &str = "websocket";
+pub(super) const CHECK: CheckKind = CheckKind::Websocket;
 
 /// The ping's payload; the pong must echo it.
 const PING: &[u8] = b"greenlight";

@@ -19,6 +19,7 @@ pub use self::session::StreamError;
 use self::session::{CONNECT_TIMEOUT, Session};
 use crate::backoff::Backoff;
 use crate::outbox::SharedOutbox;
+use crate::probe::AggregatorMinRequests;
 
 /// Retry period after the aggregator refused the Hello as invalid: only a
 /// configuration change helps, so there is no point in hurrying.
@@ -33,6 +34,8 @@ pub(crate) struct StreamTarget {
     /// `scheme://host:port` of the aggregator.
     pub(crate) address: String,
     pub(crate) hello: Hello,
+    /// Set from each Welcome: the traffic check judges by the aggregator's minimum.
+    pub(crate) min_requests: AggregatorMinRequests,
 }
 
 /// Whether the stream is up and how often it was tried again, for the
@@ -79,7 +82,8 @@ pub(crate) async fn run_stream(
         }
         let opened = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            opened = Session::open(&endpoint, target.hello.clone(), &outbox) => opened,
+            opened = Session::open(&endpoint, target.hello.clone(), &target.min_requests, &outbox)
+                => opened,
         };
         let delay = match opened {
             Ok(session) => {

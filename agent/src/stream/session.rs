@@ -17,6 +17,7 @@ use tonic::{Code, Status, Streaming};
 use tracing::{debug, error, warn};
 
 use crate::outbox::SharedOutbox;
+use crate::probe::AggregatorMinRequests;
 
 /// How long connecting to the aggregator may take.
 pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -68,11 +69,13 @@ pub(super) struct Session {
 }
 
 impl Session {
-    /// Connects, says `hello` and waits for the Welcome; then forgets the
-    /// reports the aggregator already holds.
+    /// Connects, says `hello` and waits for the Welcome (its minimum request
+    /// count goes to `min_requests`); then forgets the reports the
+    /// aggregator already holds.
     pub(super) async fn open(
         endpoint: &Endpoint,
         hello: Hello,
+        min_requests: &AggregatorMinRequests,
         outbox: &SharedOutbox,
     ) -> Result<Session, StreamError> {
         let (requests, outgoing) = mpsc::channel(OUTBOUND_MESSAGES);
@@ -95,7 +98,10 @@ impl Session {
             match responses.message().await? {
                 Some(AggregatorMessage {
                     body: Some(AggregatorBody::Welcome(welcome)),
-                }) => Ok((responses, welcome.last_sequence)),
+                }) => {
+                    min_requests.set(welcome.min_requests);
+                    Ok((responses, welcome.last_sequence))
+                }
                 Some(AggregatorMessage {
                     body: Some(AggregatorBody::Ack(_)),
                 }) => Err(StreamError::Protocol("an Ack")),

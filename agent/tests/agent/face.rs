@@ -23,11 +23,7 @@ async fn get(url: &str) -> (u16, String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_metrics_say_what_the_agent_sees() {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let aggregator = TestAggregator {
-        seen: seen.clone(),
-        crash: CancellationToken::new(),
-        refuse_hello: false,
-    };
+    let aggregator = TestAggregator::new(&seen);
     let (address, server) = serve(aggregator, "127.0.0.1:0".parse().unwrap()).await;
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -2,6 +2,7 @@
 //! in-process against real servers on loopback.
 
 mod face;
+mod min_requests;
 mod rediss;
 mod stream;
 mod test_aggregator;

@@ -57,11 +57,7 @@ pub(crate) async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replays_across_an_aggregator_restart_without_gaps_or_duplicates() {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let first = TestAggregator {
-        seen: seen.clone(),
-        crash: CancellationToken::new(),
-        refuse_hello: false,
-    };
+    let first = TestAggregator::new(&seen);
     let (address, server) = serve(first.clone(), "127.0.0.1:0".parse().unwrap()).await;
     let config = agent_config(address, Duration::from_millis(50)).await;
     let shutdown = CancellationToken::new();
@@ -76,11 +72,7 @@ async fn replays_across_an_aggregator_restart_without_gaps_or_duplicates() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     let before_restart = seen.lock().unwrap().accepted.len();
 
-    let second = TestAggregator {
-        seen: seen.clone(),
-        crash: CancellationToken::new(),
-        refuse_hello: false,
-    };
+    let second = TestAggregator::new(&seen);
     let (_, server) = serve(second, address).await;
     // The reports made during the outage (about 12) arrive, then new ones.
     wait_until("the backlog and new reports", || {
@@ -114,15 +106,7 @@ async fn replays_across_an_aggregator_restart_without_gaps_or_duplicates() {
 async fn agent_waits_for_an_aggregator_that_starts_late() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     // Reserve a port, release it: nothing listens there yet.
-    let (address, server) = serve(
-        TestAggregator {
-            seen: seen.clone(),
-            crash: CancellationToken::new(),
-            refuse_hello: false,
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await;
+    let (address, server) = serve(TestAggregator::new(&seen), "127.0.0.1:0".parse().unwrap()).await;
     server.abort();
     let _ = server.await;
 
@@ -130,15 +114,7 @@ async fn agent_waits_for_an_aggregator_that_starts_late() {
     let shutdown = CancellationToken::new();
     let agent = tokio::spawn(greenlight_agent::run(config, shutdown.clone()));
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let (_, server) = serve(
-        TestAggregator {
-            seen: seen.clone(),
-            crash: CancellationToken::new(),
-            refuse_hello: false,
-        },
-        address,
-    )
-    .await;
+    let (_, server) = serve(TestAggregator::new(&seen), address).await;
     wait_until("the buffered reports", || {
         seen.lock().unwrap().accepted.len() >= 10
     })
@@ -158,9 +134,8 @@ async fn agent_waits_for_an_aggregator_that_starts_late() {
 async fn a_refused_hello_is_retried_slowly() {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let aggregator = TestAggregator {
-        seen: seen.clone(),
-        crash: CancellationToken::new(),
         refuse_hello: true,
+        ..TestAggregator::new(&seen)
     };
     let (address, server) = serve(aggregator, "127.0.0.1:0".parse().unwrap()).await;
     let config = agent_config(address, Duration::from_millis(50)).await;
@@ -186,11 +161,7 @@ async fn a_refused_hello_is_retried_slowly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_outbox_drops_the_oldest_and_says_how_many() {
     let seen = Arc::new(Mutex::new(Seen::default()));
-    let aggregator = || TestAggregator {
-        seen: seen.clone(),
-        crash: CancellationToken::new(),
-        refuse_hello: false,
-    };
+    let aggregator = || TestAggregator::new(&seen);
     let (address, server) = serve(aggregator(), "127.0.0.1:0".parse().unwrap()).await;
     server.abort();
     let _ = server.await;

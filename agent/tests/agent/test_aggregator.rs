@@ -7,11 +7,13 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use futures::Stream;
+use greenlight_proto::names::parse_check_kind;
 use greenlight_proto::v1::agent_message::Body as AgentBody;
 use greenlight_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use greenlight_proto::v1::aggregator_message::Body as AggregatorBody;
 use greenlight_proto::v1::{
-    Ack, AgentMessage, AggregatorMessage, CheckStatus, Hello, Reject, RejectReason, Welcome,
+    Ack, AgentMessage, AggregatorMessage, CheckKind, CheckResult, CheckStatus, Hello, Reject,
+    RejectReason, Welcome,
 };
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
@@ -36,6 +38,11 @@ pub struct Seen {
     pub failing_http_checks: usize,
     /// `dropped_reports` of every accepted report, in arrival order.
     pub dropped: Vec<u64>,
+    /// The traffic check's result in every report, in arrival order.
+    pub traffic: Vec<CheckResult>,
+    /// Results whose `kind` is unset or disagrees with their `check` name
+    /// (should stay empty).
+    pub unkinded: Vec<CheckResult>,
 }
 
 #[derive(Clone)]
@@ -45,6 +52,20 @@ pub struct TestAggregator {
     pub crash: CancellationToken,
     /// When set, every Hello is refused with INVALID_ARGUMENT.
     pub refuse_hello: bool,
+    /// Said in every Welcome (0: says nothing, as an older aggregator).
+    pub min_requests: u64,
+}
+
+impl TestAggregator {
+    /// Welcomes every agent, says no minimum, never crashes by itself.
+    pub fn new(seen: &Arc<Mutex<Seen>>) -> Self {
+        TestAggregator {
+            seen: seen.clone(),
+            crash: CancellationToken::new(),
+            refuse_hello: false,
+            min_requests: 0,
+        }
+    }
 }
 
 type Replies = Pin<Box<dyn Stream<Item = Result<AggregatorMessage, Status>> + Send>>;
@@ -84,7 +105,7 @@ impl AgentService for TestAggregator {
         let _ = replies
             .send(reply(AggregatorBody::Welcome(Welcome {
                 last_sequence,
-                min_requests: 0,
+                min_requests: self.min_requests,
             })))
             .await;
         let seen = self.seen.clone();
@@ -113,6 +134,14 @@ impl AgentService for TestAggregator {
                             check.check == "http" && check.status() == CheckStatus::Fail
                         })
                         .count();
+                    for check in &report.checks {
+                        if parse_check_kind(&check.check) != Some(check.kind()) {
+                            seen.unkinded.push(check.clone());
+                        }
+                        if check.kind() == CheckKind::Traffic {
+                            seen.traffic.push(check.clone());
+                        }
+                    }
                     let last = seen.last.get(&run_id).copied().unwrap_or(0);
                     if report.sequence <= last {
                         seen.duplicates.push(report.sequence);

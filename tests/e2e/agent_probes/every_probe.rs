@@ -211,13 +211,14 @@ port = {backend_port}
         .process
         .wait_for_line("traffic counters went down", WAIT)
         .await;
-    // No false alarm from the counters' reset, seen over a few rounds.
+    // No false alarm from the counters' reset, seen over a few rounds. The
+    // window starts over, so a round may say too few requests yet (warn).
     for _ in 0..4 {
         let entry = face
             .entry("traffic:errorRatio")
             .await
             .expect("traffic entry");
-        assert_eq!(entry["status"], "pass", "after the restart: {entry}");
+        assert_ne!(entry["status"], "fail", "after the restart: {entry}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     drop(redis);

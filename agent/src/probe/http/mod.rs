@@ -9,7 +9,7 @@ mod health_body;
 
 use std::time::Duration;
 
-use greenlight_proto::v1::{CheckResult, CheckStatus, HttpDetail, check_result::Detail};
+use greenlight_proto::v1::{CheckKind, CheckResult, CheckStatus, HttpDetail, check_result::Detail};
 use hyper::StatusCode;
 use tokio::time::Instant;
 
@@ -18,7 +18,7 @@ use self::health_body::{Component, Health, HealthBody};
 use super::{ActiveConnections, Observation, failed, passed};
 use crate::config::HttpCheck;
 
-pub(super) const CHECK: &str = "http";
+pub(super) const CHECK: CheckKind = CheckKind::Http;
 
 /// More of a health body than this is not read (the connection is then not
 /// reused, which is fine for a body that large).

@@ -6,7 +6,7 @@
 
 mod tls;
 
-use greenlight_proto::v1::{PostgresDetail, check_result::Detail};
+use greenlight_proto::v1::{CheckKind, PostgresDetail, check_result::Detail};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -18,7 +18,7 @@ use super::{Extras, failed, passed};
 use crate::config::{PostgresCheck, redacted};
 use crate::error_text::describe;
 
-pub(super) const CHECK: &str = "postgres";
+pub(super) const CHECK: CheckKind = CheckKind::Postgres;
 
 /// Client connections in use and the server's limit, in one round trip.
 /// `backend_type` leaves out the server's own background workers.

@@ -9,7 +9,7 @@
 mod locate;
 mod stat_file;
 
-use greenlight_proto::v1::{CheckResult, ProcessDetail, check_result::Detail};
+use greenlight_proto::v1::{CheckKind, CheckResult, ProcessDetail, check_result::Detail};
 use sysinfo::{MemoryRefreshKind, Pid, System};
 use tokio::time::Instant;
 use tracing::info;
@@ -19,7 +19,7 @@ use self::stat_file::StatFile;
 use super::{Extras, ProbeSetupError, failed, passed};
 use crate::config::{ProcessCheck, ProcessLocator};
 
-pub(super) const CHECK: &str = "process";
+pub(super) const CHECK: CheckKind = CheckKind::Process;
 
 pub(crate) struct ProcessProbe {
     check: ProcessCheck,

@@ -1,26 +1,32 @@
 //! The `traffic` check: scrape the backend's Prometheus `/metrics`, keep
 //! the last `window` of scrapes, and fail when the error ratio over it is
-//! above the limit, once there were enough requests to judge. A backend
-//! that only exposes an error-ratio gauge (the guide's `error_rate`) is
-//! judged by that gauge instead.
+//! above the limit. With fewer requests than the minimum (`minimum`) the
+//! check is inconclusive, neither pass nor fail: no traffic is not health.
+//! A backend that only exposes an error-ratio gauge (the guide's
+//! `error_rate`) is judged by that gauge instead.
 
+mod minimum;
 mod quantile;
 mod sample;
 mod window;
 
 use std::time::Duration;
 
-use greenlight_proto::v1::{TrafficCounters, TrafficDetail, check_result::Detail};
+use greenlight_proto::v1::{
+    CheckKind, CheckResult, CheckStatus, TrafficCounters, TrafficDetail, check_result::Detail,
+};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+pub(crate) use self::minimum::AggregatorMinRequests;
+use self::minimum::MinRequests;
 use self::sample::{MetricNames, TrafficSample, parse_sample};
 use self::window::{TrafficWindow, WindowStats};
 use super::http::{BodyError, Getter};
-use super::{ActiveConnections, Observation, failed, passed};
+use super::{ActiveConnections, Observation, failed, passed, result_of};
 use crate::config::{TrafficCheck, TrafficSource};
 
-pub(super) const CHECK: &str = "traffic";
+pub(super) const CHECK: CheckKind = CheckKind::Traffic;
 
 /// A metrics page larger than this is refused, not parsed.
 const MAX_METRICS_BYTES: usize = 16 * 1024 * 1024;
@@ -30,6 +36,8 @@ pub(crate) struct TrafficProbe {
     names: MetricNames,
     check: TrafficCheck,
     window: TrafficWindow,
+    /// Below it the window's ratio is inconclusive.
+    min_requests: MinRequests,
     /// Written from the backend's WebSocket gauge.
     connections: ActiveConnections,
     /// The page buffer, kept between rounds.
@@ -40,14 +48,19 @@ pub(crate) struct TrafficProbe {
 
 /// What the error ratio is judged from in one round.
 enum Judged {
-    Window(WindowStats),
+    /// The window's counters, and the minimum request count in force.
+    Window(WindowStats, u64),
     Gauge(f64),
     /// `source = "gauge"` but the backend does not expose it.
     GaugeMissing,
 }
 
 impl TrafficProbe {
-    pub(crate) fn new(check: TrafficCheck, connections: ActiveConnections) -> Self {
+    pub(crate) fn new(
+        check: TrafficCheck,
+        connections: ActiveConnections,
+        min_requests: AggregatorMinRequests,
+    ) -> Self {
         TrafficProbe {
             metrics: Getter::new(&check.url),
             names: MetricNames::new(
@@ -58,6 +71,7 @@ impl TrafficProbe {
                 &check.websocket_metric,
             ),
             window: TrafficWindow::new(check.window),
+            min_requests: MinRequests::new(check.min_requests, min_requests),
             check,
             connections,
             body: Vec::new(),
@@ -97,7 +111,7 @@ impl TrafficProbe {
             info!(url = %self.check.url, "traffic counters went down (backend restarted?); window restarted");
         }
         let judged = match (use_gauge, gauge) {
-            (false, _) => Judged::Window(stats),
+            (false, _) => Judged::Window(stats, self.min_requests.current()),
             (true, Some(ratio)) => Judged::Gauge(ratio),
             (true, None) => Judged::GaugeMissing,
         };
@@ -107,48 +121,43 @@ impl TrafficProbe {
         }
     }
 
-    /// Fails on too many errors, once the window holds enough requests to
-    /// say so (a gauge is taken at its word); passes (inconclusively) with
-    /// fewer.
-    fn judge(
-        &self,
-        judged: Judged,
-        stats: WindowStats,
-        took: Duration,
-    ) -> greenlight_proto::v1::CheckResult {
+    /// Fails on too many errors; with fewer requests than the minimum,
+    /// inconclusive (1 error in 3 requests is not a 33% error rate). A gauge
+    /// is taken at its word.
+    fn judge(&self, judged: Judged, stats: WindowStats, took: Duration) -> CheckResult {
         let limit = self.check.max_error_ratio;
-        let (ratio, error) = match judged {
-            Judged::Window(stats) => {
-                let too_many =
-                    stats.requests >= self.check.min_requests && stats.error_ratio > limit;
-                let error = too_many.then(|| {
-                    format!(
-                        "error ratio {:.3} over the last {:.0}s ({} of {} requests failed) is above {limit}",
-                        stats.error_ratio, stats.seconds, stats.errors, stats.requests
-                    )
-                });
-                (stats.error_ratio, error)
+        let (ratio, mut result) = match judged {
+            Judged::Window(stats, min_requests) if stats.requests < min_requests => {
+                let error = format!(
+                    "only {} requests in the last {:.0}s (at least {min_requests} needed)",
+                    stats.requests, stats.seconds
+                );
+                let status = CheckStatus::Inconclusive;
+                (stats.error_ratio, result_of(CHECK, status, error, took))
             }
-            Judged::Gauge(ratio) => {
-                let error = (ratio > limit).then(|| {
-                    format!(
-                        "error ratio {ratio:.3} (gauge {}) is above {limit}",
-                        self.check.error_rate_metric
-                    )
-                });
-                (ratio, error)
+            Judged::Window(stats, _) if stats.error_ratio > limit => {
+                let error = format!(
+                    "error ratio {:.3} over the last {:.0}s ({} of {} requests failed) is above {limit}",
+                    stats.error_ratio, stats.seconds, stats.errors, stats.requests
+                );
+                (stats.error_ratio, failed(CHECK, error, took))
             }
-            Judged::GaugeMissing => (
-                0.0,
-                Some(format!(
+            Judged::Window(stats, _) => (stats.error_ratio, passed(CHECK, took)),
+            Judged::Gauge(ratio) if ratio > limit => {
+                let error = format!(
+                    "error ratio {ratio:.3} (gauge {}) is above {limit}",
+                    self.check.error_rate_metric
+                );
+                (ratio, failed(CHECK, error, took))
+            }
+            Judged::Gauge(ratio) => (ratio, passed(CHECK, took)),
+            Judged::GaugeMissing => {
+                let error = format!(
                     "the backend's metrics have no {} gauge (checks.traffic.source = \"gauge\")",
                     self.check.error_rate_metric
-                )),
-            ),
-        };
-        let mut result = match error {
-            Some(error) => failed(CHECK, error, took),
-            None => passed(CHECK, took),
+                );
+                (0.0, failed(CHECK, error, took))
+            }
         };
         result.observed_value = ratio;
         result.observed_unit = "ratio".to_string();
@@ -202,167 +211,4 @@ fn counters(sample: &TrafficSample) -> TrafficCounters {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::{Arc, Mutex};
-
-    use greenlight_proto::v1::CheckStatus;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
-
-    use super::*;
-    use crate::config::TrafficSettings;
-    use crate::probe::{Probe, closed_port};
-
-    /// Serves whatever text `page` holds at any path, one request per
-    /// connection.
-    async fn metrics_server(page: Arc<Mutex<String>>) -> u16 {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let body = page.lock().unwrap().clone();
-                tokio::spawn(async move {
-                    let mut request = vec![0; 4096];
-                    let _ = socket.read(&mut request).await;
-                    let reply = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\
-                         content-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(reply.as_bytes()).await;
-                });
-            }
-        });
-        port
-    }
-
-    fn page(ok: u64, bad: u64) -> String {
-        format!(
-            "http_requests_total{{code=\"200\"}} {ok}\nhttp_requests_total{{code=\"502\"}} {bad}\n"
-        )
-    }
-
-    fn probe_for(port: u16, min_requests: u64) -> Probe {
-        probe_with(TrafficSettings {
-            min_requests,
-            ..TrafficSettings::new(format!("http://127.0.0.1:{port}/metrics"))
-        })
-    }
-
-    fn probe_with(traffic: TrafficSettings) -> Probe {
-        let mut settings = crate::config::test_settings();
-        settings.checks.traffic = Some(traffic);
-        let check = crate::probe::check_config(settings, "traffic");
-        Probe::new(&check, &ActiveConnections::new()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn fails_on_errors_above_the_limit_with_enough_requests() {
-        let text = Arc::new(Mutex::new(page(100, 0)));
-        let port = metrics_server(text.clone()).await;
-        let mut probe = probe_for(port, 20);
-        let timeout = Duration::from_millis(500);
-
-        let first = probe.observe(timeout).await;
-        assert_eq!(
-            first.result().status(),
-            CheckStatus::Pass,
-            "{}",
-            first.result().error
-        );
-        assert_eq!(first.counters.unwrap().requests_total, 100);
-
-        // 3 errors in 10 requests: 30%, but too few requests to judge.
-        *text.lock().unwrap() = page(107, 3);
-        let few = probe.observe(timeout).await.result().clone();
-        assert_eq!(few.status(), CheckStatus::Pass);
-        assert!((few.observed_value - 0.3).abs() < 1e-9);
-        assert_eq!(few.observed_unit, "ratio");
-        assert_eq!(few.threshold, 0.05);
-
-        // 13 errors in 40 requests within the window: fail.
-        *text.lock().unwrap() = page(127, 13);
-        let many = probe.observe(timeout).await;
-        assert_eq!(many.result().status(), CheckStatus::Fail);
-        assert!(
-            many.result().error.contains("13 of 40"),
-            "{}",
-            many.result().error
-        );
-        let counters = many.counters.unwrap();
-        assert_eq!((counters.requests_total, counters.errors_total), (140, 13));
-    }
-
-    #[tokio::test]
-    async fn unreachable_metrics_fail() {
-        let mut probe = probe_for(closed_port().await, 20);
-        let observation = probe.observe(Duration::from_millis(500)).await;
-        assert_eq!(observation.result().status(), CheckStatus::Fail);
-        assert_eq!(observation.result().error, "connection refused");
-        assert_eq!(observation.counters, None);
-    }
-
-    #[tokio::test]
-    async fn a_backend_restart_starts_the_window_over() {
-        let text = Arc::new(Mutex::new(page(5000, 500)));
-        let port = metrics_server(text.clone()).await;
-        let mut probe = probe_for(port, 20);
-        let timeout = Duration::from_millis(500);
-        probe.observe(timeout).await;
-        // The backend restarts: its counters begin again near zero. Taken
-        // naively the difference is negative, or (against the old totals) a
-        // 10% ratio that is history.
-        *text.lock().unwrap() = page(30, 0);
-        let restarted = probe.observe(timeout).await.result().clone();
-        assert_eq!(restarted.status(), CheckStatus::Pass, "{}", restarted.error);
-        assert_eq!(restarted.observed_value, 0.0);
-        // From the new baseline: 10 errors in 50 requests.
-        *text.lock().unwrap() = page(70, 10);
-        let after = probe.observe(timeout).await.result().clone();
-        assert_eq!(after.status(), CheckStatus::Fail);
-        assert!((after.observed_value - 0.2).abs() < 1e-9, "{}", after.error);
-        assert!(after.error.contains("10 of 50"), "{}", after.error);
-    }
-
-    #[tokio::test]
-    async fn the_guides_error_rate_gauge_is_judged_alone() {
-        let text = Arc::new(Mutex::new(
-            "error_rate 0.02\nwebsocket_connections 4\n".to_string(),
-        ));
-        let port = metrics_server(text.clone()).await;
-        let mut probe = probe_for(port, 20);
-        let timeout = Duration::from_millis(500);
-        let calm = probe.observe(timeout).await;
-        assert_eq!(calm.result().status(), CheckStatus::Pass);
-        assert_eq!(calm.result().observed_value, 0.02);
-        assert_eq!(calm.counters.unwrap().websocket_connections, 4);
-
-        *text.lock().unwrap() = "error_rate 0.12\n".to_string();
-        let bad = probe.observe(timeout).await.result().clone();
-        assert_eq!(bad.status(), CheckStatus::Fail);
-        assert_eq!(bad.observed_value, 0.12);
-        assert_eq!(bad.threshold, 0.05);
-        assert!(bad.error.contains("gauge error_rate"), "{}", bad.error);
-    }
-
-    #[tokio::test]
-    async fn source_gauge_fails_without_the_gauge() {
-        let text = Arc::new(Mutex::new(page(10, 0)));
-        let port = metrics_server(text).await;
-        let mut probe = probe_with(TrafficSettings {
-            source: crate::config::TrafficSource::Gauge,
-            ..TrafficSettings::new(format!("http://127.0.0.1:{port}/metrics"))
-        });
-        let result = probe
-            .observe(Duration::from_millis(500))
-            .await
-            .result()
-            .clone();
-        assert_eq!(result.status(), CheckStatus::Fail);
-        assert!(
-            result.error.contains("no error_rate gauge"),
-            "{}",
-            result.error
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,77 @@
+//! `[limits]`: the aggregator's bounds on what others can make it hold,
+//! and on how long it takes to stop. A stream beyond a cap is refused
+//! (RESOURCE_EXHAUSTED) rather than starving the streams already served.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// Validated limits: every one is above zero.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Concurrent agent report streams.
+    pub max_agent_streams: usize,
+    /// Concurrent `Watch` streams (the CLI's `watch`, `wait`, dashboards).
+    pub max_watch_streams: usize,
+    /// On SIGTERM, how long publishing and hooks get to drain.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_agent_streams: 1000,
+            max_watch_streams: 1000,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The section as written; what is left out keeps its default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    max_agent_streams: Option<usize>,
+    max_watch_streams: Option<usize>,
+    #[serde(default, with = "humantime_serde")]
+    shutdown_grace: Option<Duration>,
+}
+
+impl RawLimits {
+    pub(super) fn validate(self) -> Result<Limits, ConfigError> {
+        let defaults = Limits::default();
+        let cap = |name: &str, value: Option<usize>, default: usize| match value {
+            Some(0) => Err(ConfigError::key(
+                format!("limits.{name}"),
+                format!("must be at least 1 (the default is {default})"),
+            )),
+            Some(value) => Ok(value),
+            None => Ok(default),
+        };
+        let shutdown_grace = match self.shutdown_grace {
+            Some(grace) if grace.is_zero() => {
+                return Err(ConfigError::key(
+                    "limits.shutdown_grace",
+                    "must be more than 0s (the default is 5s)",
+                ));
+            }
+            Some(grace) => grace,
+            None => defaults.shutdown_grace,
+        };
+        Ok(Limits {
+            max_agent_streams: cap(
+                "max_agent_streams",
+                self.max_agent_streams,
+                defaults.max_agent_streams,
+            )?,
+            max_watch_streams: cap(
+                "max_watch_streams",
+                self.max_watch_streams,
+                defaults.max_watch_streams,
+            )?,
+            shutdown_grace,
+        })
+    }
+}

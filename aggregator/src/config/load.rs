@@ -1,0 +1,160 @@
+//! Reading the configuration: the TOML file, then `GREENLIGHT_AGGREGATOR_`
+//! environment variables (`__` separates nested keys:
+//! `GREENLIGHT_AGGREGATOR_REDIS__URL`), then flags. An error says which of
+//! those the bad value came from: figment keeps, for every value, the
+//! provider it came from, and the key says which variable or flag it was.
+
+use std::path::Path;
+
+use figment::error::Kind;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::Serialize;
+
+use super::{AggregatorConfig, ConfigError, Origin, RawConfig};
+
+/// Prefix of the environment variables the aggregator reads.
+pub const ENV_PREFIX: &str = "GREENLIGHT_AGGREGATOR_";
+
+/// Flags that override the file and environment.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--redis-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisOverride>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisOverride {
+    pub url: String,
+}
+
+/// Marks values that came from flags, so errors can say so.
+const FLAGS_SOURCE: &str = "command-line flag";
+
+impl Provider for Overrides {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(FLAGS_SOURCE)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(self).data()
+    }
+}
+
+impl AggregatorConfig {
+    /// Loads `file` (if any), then the environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        load_with_env(file, ENV_PREFIX, overrides)
+    }
+}
+
+/// [`AggregatorConfig::load`] with another environment prefix, so tests do
+/// not race on the real one.
+pub(super) fn load_with_env(
+    file: Option<&Path>,
+    env_prefix: &str,
+    overrides: Overrides,
+) -> Result<AggregatorConfig, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError {
+                origin: Some(Origin::File(path.to_path_buf())),
+                key: None,
+                reason: "no such file (give the path of a TOML config)".into(),
+            });
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    // GREENLIGHT_AGGREGATOR_CONFIG names the file (the --config flag's
+    // variable); it is not a key of it.
+    let figment = figment
+        .merge(Env::prefixed(env_prefix).split("__").ignore(&["config"]))
+        .merge(overrides);
+    let origins = Origins {
+        figment: &figment,
+        file,
+        env_prefix,
+    };
+    let raw: RawConfig = figment.extract().map_err(|error| origins.explain(error))?;
+    raw.validate().map_err(|error| {
+        let origin = error.key.as_deref().and_then(|key| origins.of_key(key));
+        error.with_origin(origin.or_else(|| origins.file()))
+    })
+}
+
+/// Knows where each value came from.
+struct Origins<'a> {
+    figment: &'a Figment,
+    /// The path as given (figment would show it canonicalized).
+    file: Option<&'a Path>,
+    env_prefix: &'a str,
+}
+
+impl Origins<'_> {
+    fn file(&self) -> Option<Origin> {
+        self.file.map(|path| Origin::File(path.to_path_buf()))
+    }
+
+    /// Where the value of `key` came from; `None` for a default.
+    fn of_key(&self, key: &str) -> Option<Origin> {
+        let metadata = self.figment.find_metadata(key)?;
+        self.describe(metadata, key)
+    }
+
+    fn describe(&self, metadata: &Metadata, key: &str) -> Option<Origin> {
+        if let Some(path) = metadata.source.as_ref().and_then(|s| s.file_path()) {
+            let given = self.file.filter(|given| same_file(given, path));
+            return Some(Origin::File(given.unwrap_or(path).to_path_buf()));
+        }
+        if metadata.name.contains("environment") {
+            let variable = format!(
+                "{}{}",
+                self.env_prefix,
+                key.replace('.', "__").to_ascii_uppercase()
+            );
+            return Some(Origin::Env(variable));
+        }
+        if metadata.name == FLAGS_SOURCE {
+            // The flags are `--listen` and `--redis-url`, spelled as the keys
+            // they set (`listen`, `redis.url`).
+            return Some(Origin::Flag(format!("--{}", key.replace(['.', '_'], "-"))));
+        }
+        None
+    }
+
+    /// Turns figment's deserialization error into ours, with origin and key.
+    fn explain(&self, error: figment::Error) -> ConfigError {
+        let mut path = error.path.clone();
+        // Figment may leave the offending field out of the path of these.
+        let field = match &error.kind {
+            Kind::UnknownField(name, _) => Some(name.as_str()),
+            Kind::MissingField(name) => Some(name.as_ref()),
+            _ => None,
+        };
+        if let Some(field) = field.filter(|field| path.last().map(String::as_str) != Some(field)) {
+            path.push(field.to_string());
+        }
+        let key = (!path.is_empty()).then(|| path.join("."));
+        let origin = error
+            .metadata
+            .as_ref()
+            .and_then(|metadata| self.describe(metadata, key.as_deref().unwrap_or("")))
+            .or_else(|| self.file());
+        ConfigError {
+            origin,
+            key,
+            reason: error.kind.to_string(),
+        }
+    }
+}
+
+/// Figment reports a file by its canonical path; the user gave another.
+fn same_file(given: &Path, reported: &Path) -> bool {
+    given == reported || given.canonicalize().ok().as_deref() == Some(reported)
+}

@@ -1,0 +1,150 @@
+//! The aggregator's configuration: a TOML file, overridden by
+//! `GREENLIGHT_AGGREGATOR_*` environment variables, overridden by flags.
+//! Validated when loaded: an invalid config cannot exist, and the error
+//! names where the bad value came from (the file, the environment variable
+//! or the flag), the key and the reason.
+//!
+//! # Layout
+//! - `load`: the file, the environment and the flags merged (figment), and
+//!   which of them a bad value came from.
+//! - `error`: [`ConfigError`] and its [`Origin`].
+//! - `redis`: `[redis]`, the URL parsed once ([`RedisSettings`]).
+//! - `deployment`: `[defaults]`, `[deployments.<name>]` and each
+//!   deployment's `traffic_source`.
+//! - `hooks`: `[hooks.cutover]`, `[hooks.rollback]`.
+//! - `limits`: `[limits]` ([`Limits`]).
+//! - `summary`: what a config means, in words (`--check-config`).
+
+mod deployment;
+mod error;
+mod hooks;
+mod limits;
+mod load;
+mod redis;
+mod summary;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use self::error::{ConfigError, Origin};
+pub use self::limits::Limits;
+pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
+pub use self::redis::RedisSettings;
+use crate::engine::{DeploymentSettings, validate_deployment_name};
+use crate::hooks::HookSettings;
+use crate::traffic_source::TrafficSource;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct AggregatorConfig {
+    /// gRPC: agent streams, VerdictService, grpc.health.v1, reflection.
+    pub listen: SocketAddr,
+    /// Where verdicts are published; `None` runs without Redis.
+    pub redis: Option<RedisSettings>,
+    /// Settings for deployments not named in `deployments`.
+    pub defaults: DeploymentSettings,
+    pub deployments: BTreeMap<String, DeploymentSettings>,
+    /// How often time-driven rules (staleness, windows) are re-evaluated.
+    pub tick: Duration,
+    /// Commands run when a cutover or rollback is decided.
+    pub hooks: HookSettings,
+    /// Per deployment, where to read where traffic really goes.
+    pub traffic_sources: BTreeMap<String, TrafficSource>,
+    /// Caps on concurrent streams, and the shutdown drain.
+    pub limits: Limits,
+}
+
+impl AggregatorConfig {
+    /// A configuration for tests and the demo: everything default.
+    pub fn for_listen(listen: SocketAddr) -> Self {
+        AggregatorConfig {
+            listen,
+            redis: None,
+            defaults: DeploymentSettings::default(),
+            deployments: BTreeMap::new(),
+            tick: default_tick(),
+            hooks: HookSettings::default(),
+            traffic_sources: BTreeMap::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// The whole file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_listen")]
+    listen: String,
+    redis: Option<redis::RawRedis>,
+    #[serde(default)]
+    defaults: deployment::RawDeployment,
+    #[serde(default)]
+    deployments: BTreeMap<String, deployment::RawDeployment>,
+    #[serde(default = "default_tick", with = "humantime_serde")]
+    tick: Duration,
+    #[serde(default)]
+    hooks: hooks::RawHooks,
+    #[serde(default)]
+    limits: limits::RawLimits,
+}
+
+fn default_listen() -> String {
+    DEFAULT_LISTEN.into()
+}
+
+fn default_tick() -> Duration {
+    Duration::from_millis(250)
+}
+
+impl RawConfig {
+    /// Every section checked; an error names its key (the loader adds where
+    /// the value came from).
+    fn validate(self) -> Result<AggregatorConfig, ConfigError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+            ConfigError::key(
+                "listen",
+                format!("{:?} is not an address like 127.0.0.1:7070", self.listen),
+            )
+        })?;
+        if self.tick.is_zero() || self.tick > Duration::from_secs(5) {
+            return Err(ConfigError::key("tick", "must be between 1ms and 5s"));
+        }
+        let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
+        let hooks = self.hooks.validate()?;
+        // With a hook the switch is the hook's to carry out and report: the
+        // engine waits for its outcome before it says where traffic is.
+        // Without one an operator switches, and the decision is taken as done.
+        let confirm_switch = hooks.cutover.is_some() || hooks.rollback.is_some();
+        let mut defaults = self.defaults.defaults()?;
+        defaults.confirm_switch = confirm_switch;
+        let mut deployments = BTreeMap::new();
+        let mut traffic_sources = BTreeMap::new();
+        for (name, raw) in self.deployments {
+            let prefix = format!("deployments.{name}");
+            validate_deployment_name(&name).map_err(|reason| ConfigError::key(&prefix, reason))?;
+            let (settings, source) = raw.deployment(&defaults, &prefix)?;
+            if let Some(source) = source {
+                traffic_sources.insert(name.clone(), source);
+            }
+            deployments.insert(name, settings);
+        }
+        Ok(AggregatorConfig {
+            listen,
+            redis,
+            defaults,
+            deployments,
+            tick: self.tick,
+            hooks,
+            traffic_sources,
+            limits: self.limits.validate()?,
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! `[redis]`: where verdicts are published. The URL is parsed here, once,
+//! so a bad one is a configuration error naming where it came from, not a
+//! failure of the first publish.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::ConfigError;
+
+/// The section as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRedis {
+    url: String,
+    #[serde(default = "default_ttl", with = "humantime_serde")]
+    verdict_ttl: Duration,
+    #[serde(default = "default_history")]
+    history_max_len: u64,
+}
+
+fn default_ttl() -> Duration {
+    Duration::from_secs(15)
+}
+
+fn default_history() -> u64 {
+    10_000
+}
+
+impl RawRedis {
+    pub(super) fn validate(self) -> Result<RedisSettings, ConfigError> {
+        RedisSettings::new(self.url, self.verdict_ttl, self.history_max_len)
+    }
+}
+
+/// Validated Redis settings: the URL is known to be usable.
+#[derive(Debug, Clone)]
+pub struct RedisSettings {
+    /// As configured, password included. Shown only through
+    /// [`RedisSettings::shown_url`]; connect with [`RedisSettings::client`].
+    pub url: String,
+    /// TTL of `greenlight:<deployment>:verdict`, refreshed while we live.
+    pub verdict_ttl: Duration,
+    /// Cap of `greenlight:<deployment>:history` (approximate, MAXLEN ~).
+    pub history_max_len: u64,
+    /// The parsed URL: opening a client does not parse it again.
+    client: redis::Client,
+}
+
+impl RedisSettings {
+    /// Checks the settings; errors name the key under `[redis]`.
+    pub fn new(
+        url: String,
+        verdict_ttl: Duration,
+        history_max_len: u64,
+    ) -> Result<RedisSettings, ConfigError> {
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::key(
+                "redis.url",
+                format!("{:?} must start with redis:// or rediss://", redacted(&url)),
+            ));
+        }
+        let client = redis::Client::open(url.as_str()).map_err(|error| {
+            ConfigError::key(
+                "redis.url",
+                format!(
+                    "{:?} is not a usable Redis URL ({error}); write it as \
+                     redis://[user:password@]host[:port][/db]",
+                    redacted(&url)
+                ),
+            )
+        })?;
+        if verdict_ttl < Duration::from_secs(1) {
+            return Err(ConfigError::key("redis.verdict_ttl", "must be at least 1s"));
+        }
+        if history_max_len == 0 {
+            return Err(ConfigError::key(
+                "redis.history_max_len",
+                "must be at least 1",
+            ));
+        }
+        Ok(RedisSettings {
+            url,
+            verdict_ttl,
+            history_max_len,
+            client,
+        })
+    }
+
+    /// A client for the configured server (cheap: nothing connects yet).
+    pub fn client(&self) -> redis::Client {
+        self.client.clone()
+    }
+
+    /// The URL for logs and `--check-config`: the password hidden.
+    pub fn shown_url(&self) -> String {
+        redacted(&self.url)
+    }
+}
+
+/// `url` with its password (if any) replaced by `***`.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}{path}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            redacted("redis://:s3cret@127.0.0.1:6379/2"),
+            "redis://:***@127.0.0.1:6379/2"
+        );
+        assert_eq!(
+            redacted("rediss://greenlight:s3cret@redis.internal"),
+            "rediss://greenlight:***@redis.internal"
+        );
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+
+    #[test]
+    fn the_url_is_parsed_once_into_a_client() {
+        let settings =
+            RedisSettings::new("redis://:pw@127.0.0.1:6380/3".into(), default_ttl(), 5).unwrap();
+        let client = settings.client();
+        let info = client.get_connection_info();
+        assert_eq!(info.addr().to_string(), "127.0.0.1:6380");
+        assert_eq!(info.redis_settings().password(), Some("pw"));
+        assert_eq!(settings.shown_url(), "redis://:***@127.0.0.1:6380/3");
+    }
+
+    #[test]
+    fn an_unusable_url_is_refused_without_its_password() {
+        let error = RedisSettings::new(
+            "redis://:s3cret@127.0.0.1:notaport".into(),
+            default_ttl(),
+            5,
+        )
+        .unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("redis.url"));
+        assert!(error.reason.contains("not a usable Redis URL"), "{error}");
+        assert!(!error.reason.contains("s3cret"), "{error}");
+    }
+}

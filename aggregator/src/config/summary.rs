@@ -1,0 +1,110 @@
+//! What a configuration means, in words: `--check-config` prints it, so an
+//! operator sees the defaults filled in and every deployment's rules.
+
+use greenlight_proto::names::color_name;
+
+use super::AggregatorConfig;
+use crate::engine::DeploymentSettings;
+use crate::traffic_source::{TrafficSource, TrafficSourceKind};
+
+impl AggregatorConfig {
+    /// One line per section, one per deployment.
+    pub fn summary(&self) -> String {
+        let mut lines = vec![format!("listen: {} (gRPC)", self.listen)];
+        lines.push(match &self.redis {
+            Some(redis) => format!(
+                "redis: {} (verdict TTL {:?}, history capped at {})",
+                redis.shown_url(),
+                redis.verdict_ttl,
+                redis.history_max_len
+            ),
+            None => "redis: none (verdicts over gRPC only)".into(),
+        });
+        lines.push(format!("defaults: {}", describe(&self.defaults)));
+        for (name, settings) in &self.deployments {
+            lines.push(format!("deployment {name}: {}", describe(settings)));
+            lines.push(match self.traffic_sources.get(name) {
+                Some(source) => format!("deployment {name} traffic source: {}", source_words(source)),
+                None => format!(
+                    "deployment {name} traffic source: none (live is where greenlight last switched)"
+                ),
+            });
+        }
+        for (action, hook) in [
+            ("cutover", &self.hooks.cutover),
+            ("rollback", &self.hooks.rollback),
+        ] {
+            lines.push(match hook {
+                Some(hook) => format!(
+                    "{action} hook: {:?} (timeout {:?}, {} retries)",
+                    hook.argv, hook.timeout, hook.retries
+                ),
+                None => format!("{action} hook: none (switch traffic yourself)"),
+            });
+        }
+        let limits = &self.limits;
+        lines.push(format!(
+            "limits: {} agent streams, {} watch streams, shutdown grace {:?}",
+            limits.max_agent_streams, limits.max_watch_streams, limits.shutdown_grace
+        ));
+        lines.join("\n")
+    }
+}
+
+fn describe(settings: &DeploymentSettings) -> String {
+    format!(
+        "live {}, ready after {:?}, bake for {:?}, auto_cutover {}, dry_run {}, \
+         rollback on: health failing > {:?}, error ratio > {} or mean latency > {:?} \
+         over {:?} (min {} requests), postgres lost in {} reports, baseline {}; \
+         clock skew warned above {:?}, switches {}, traffic drift alerted after {:?}",
+        color_name(settings.live),
+        settings.ready_after,
+        settings.bake_for,
+        settings.auto_cutover,
+        settings.dry_run,
+        settings.health_failure_for,
+        settings.max_error_ratio,
+        settings.max_mean_latency,
+        settings.traffic_window,
+        settings.min_requests,
+        settings.database_lost_samples,
+        if settings.baseline.enabled {
+            "on"
+        } else {
+            "off"
+        },
+        settings.max_clock_skew,
+        if settings.confirm_switch {
+            "confirmed by the hooks"
+        } else {
+            "taken as done (no hooks)"
+        },
+        settings.traffic_drift_after,
+    )
+}
+
+fn source_words(source: &TrafficSource) -> String {
+    match &source.kind {
+        TrafficSourceKind::Haproxy {
+            socket,
+            backend,
+            blue_server,
+            green_server,
+        } => format!(
+            "HAProxy {socket}, backend {backend} (blue {blue_server}, green {green_server}), \
+             read every {:?}",
+            source.poll
+        ),
+        TrafficSourceKind::Nginx {
+            site,
+            blue_config,
+            green_config,
+        } => format!(
+            "nginx site {} (blue {}, green {}), read every {:?}",
+            site.display(),
+            blue_config.display(),
+            green_config.display(),
+            source.poll
+        ),
+    }
+}

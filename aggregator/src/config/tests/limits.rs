@@ -1,0 +1,59 @@
+//! `[limits]`: defaults, values, and zero refused.
+
+use super::*;
+
+#[test]
+fn limits_default_and_load() {
+    assert_eq!(load_text("").unwrap().limits, Limits::default());
+    let config = load_text(
+        "[limits]\nmax_agent_streams = 5\nmax_watch_streams = 7\nshutdown_grace = \"30s\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        config.limits,
+        Limits {
+            max_agent_streams: 5,
+            max_watch_streams: 7,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    );
+    let defaults = Limits::default();
+    assert_eq!(defaults.max_agent_streams, 1000);
+    assert_eq!(defaults.max_watch_streams, 1000);
+    assert_eq!(defaults.shutdown_grace, Duration::from_secs(5));
+}
+
+#[test]
+fn limits_must_be_above_zero() {
+    for (text, key, reason) in [
+        (
+            "[limits]\nmax_agent_streams = 0",
+            "limits.max_agent_streams",
+            "at least 1",
+        ),
+        (
+            "[limits]\nmax_watch_streams = 0",
+            "limits.max_watch_streams",
+            "at least 1",
+        ),
+        (
+            "[limits]\nshutdown_grace = \"0s\"",
+            "limits.shutdown_grace",
+            "more than 0s",
+        ),
+        (
+            "[limits]\nmax_agent_streams = -1",
+            "limits.max_agent_streams",
+            "",
+        ),
+        (
+            "[limits]\nmax_streams = 10",
+            "limits.max_streams",
+            "unknown field",
+        ),
+    ] {
+        let error = refused(text);
+        assert_eq!(error.key.as_deref(), Some(key), "{text}: {error}");
+        assert!(error.reason.contains(reason), "{text}: {error}");
+    }
+}
