@@ -47,9 +47,6 @@ use crate::hooks::HookRunner;
 use crate::hub::Hub;
 use crate::redis::RedisPublisher;
 
-/// How long background tasks get to finish after shutdown.
-const GRACE: Duration = Duration::from_secs(5);
-
 /// Binds `config.listen` and runs until `shutdown` is cancelled.
 pub async fn run(config: AggregatorConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = bind(config.listen).await?;
@@ -126,18 +123,19 @@ pub async fn run_on(
         listener,
         hub,
         &health,
-        grpc::Limits::default(),
+        &config.limits,
         tasks.clone(),
         shutdown.clone(),
     )
     .await;
     shutdown.cancel();
+    let grace = config.limits.shutdown_grace;
     dispatch_stop.cancel();
-    if tokio::time::timeout(GRACE, dispatching).await.is_err() {
+    if tokio::time::timeout(grace, dispatching).await.is_err() {
         tracing::warn!("the dispatcher did not stop within the grace period");
     }
     publish_stop.cancel();
-    drain(&tasks, GRACE).await;
+    drain(&tasks, grace).await;
     served
 }
 

@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 /// Config file keys (all optional):
 ///
 ///   listen = "127.0.0.1:7070"        # gRPC for agents, the CLI, health checks
-///   tick = "250ms"                   # how often staleness and windows are re-checked
 ///   [redis]
 ///   url = "redis://127.0.0.1:6379"   # key greenlight:<deployment>:verdict, channel, history
 ///   verdict_ttl = "15s"

@@ -51,7 +51,7 @@ pub struct AggregatorConfig {
     /// Settings for deployments not named in `deployments`.
     pub defaults: DeploymentSettings,
     pub deployments: BTreeMap<String, DeploymentSettings>,
-    /// How often time-driven rules (staleness, windows) are re-evaluated.
+    /// Accepted for older configs; unused (the engine says when it needs waking).
     pub tick: Duration,
     /// Commands run when a cutover or rollback is decided.
     pub hooks: HookSettings,

@@ -8,5 +8,5 @@ mod verdict_service;
 
 pub use agent_stream::AgentStreamService;
 pub use limits::{StreamLimit, StreamSlot};
-pub use server::{Limits, serve};
+pub use server::serve;
 pub use verdict_service::VerdictApi;

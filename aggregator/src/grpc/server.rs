@@ -11,33 +11,18 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::{AgentStreamService, StreamLimit, VerdictApi};
+use crate::config::Limits;
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
 
 /// Reports are small; anything bigger is a broken or hostile client.
 const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
-/// How many streams of each kind may be open at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    pub max_agent_streams: usize,
-    pub max_watch_streams: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_agent_streams: 1000,
-            max_watch_streams: 1000,
-        }
-    }
-}
-
 pub async fn serve(
     listener: TcpListener,
     hub: Arc<Hub>,
     health: &HealthPublisher,
-    limits: Limits,
+    limits: &Limits,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
