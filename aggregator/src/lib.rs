@@ -94,6 +94,12 @@ pub async fn run_on(
         shutdown.clone(),
     ));
     let hub = Arc::new(Hub::new(engine, clock, publish, Some(hooks)));
+    traffic_source::spawn_all(
+        &config.traffic_sources,
+        hub.clone(),
+        &tasks,
+        shutdown.clone(),
+    );
 
     let ticker = hub.clone();
     let tick_shutdown = shutdown.clone();
