@@ -111,6 +111,12 @@ pub async fn run_on(
     };
     let dispatching = tasks.spawn(dispatcher.run(outputs, dispatch_stop.clone()));
     tasks.spawn(schedule::run(hub.clone(), shutdown.clone()));
+    traffic_source::spawn_all(
+        &config.traffic_sources,
+        hub.clone(),
+        &tasks,
+        shutdown.clone(),
+    );
 
     let health = Arc::new(HealthPublisher::new());
     let follower = health.clone();

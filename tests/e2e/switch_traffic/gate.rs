@@ -1,9 +1,10 @@
-//! Acceptance: a cutover is gated on the verdict of a real aggregator. Not
-//! READY: refused, exit 1, the reasons printed, nothing switched. READY: it
-//! switches. The aggregator down: the cutover exits 3 and switches nothing,
-//! while a rollback and a forced cutover still switch.
+//! Acceptance: a cutover run by a person is asked of a real aggregator
+//! (`greenlight cutover`), so its readiness gate applies. Not READY: refused,
+//! exit 1, the aggregator's reasons printed, nothing switched. READY:
+//! accepted, and it switches. The aggregator down: the cutover exits 3 and
+//! switches nothing, while a rollback and a forced cutover still switch.
 
-use greenlight_proto::v1::Decision;
+use greenlight_proto::v1::{Decision, Phase};
 
 use crate::bed::{Bed, Dependencies, SETTLE};
 
@@ -40,10 +41,9 @@ async fn a_cutover_waits_for_ready_and_a_rollback_waits_for_nobody() {
     let refused = script.run(&["blue-to-green"]).await;
     refused
         .expect_code(1, "a cutover while escashop is not READY")
-        .expect_said("escashop: ")
-        .expect_said("reasons:")
-        .expect_said("cutover refused: escashop is not READY");
-    assert!(!refused.output().contains("escashop: READY"));
+        .expect_said("escashop is not READY, so cutover is refused (")
+        .expect_said("cutover refused by the aggregator (greenlight cutover exited 1");
+    assert!(!refused.output().contains("Switching traffic"));
     assert_eq!(
         switchable(&haproxy.servers().await.unwrap()),
         before,
@@ -68,9 +68,14 @@ async fn a_cutover_waits_for_ready_and_a_rollback_waits_for_nobody() {
         .run(&["blue-to-green"])
         .await
         .expect_code(0, "a cutover when READY")
-        .expect_said("escashop: READY")
+        .expect_said("cutover: traffic goes to the candidate")
         .expect_said("Traffic switched to Green");
     assert_eq!(haproxy.live().await, "green");
+    // Accepted means the aggregator starts the bake, not only the script.
+    bed.verdict_where("the bake started", SETTLE, |verdict| {
+        verdict.phase() == Phase::Baking
+    })
+    .await;
     script
         .run(&["green-to-blue"])
         .await
@@ -84,7 +89,7 @@ async fn a_cutover_waits_for_ready_and_a_rollback_waits_for_nobody() {
         .run(&["blue-to-green"])
         .await
         .expect_code(3, "a cutover with the aggregator down")
-        .expect_said("cannot reach the aggregator");
+        .expect_said("cannot reach the aggregator to ask for escashop's cutover");
     assert_eq!(switchable(&haproxy.servers().await.unwrap()), before);
     assert_eq!(haproxy.live().await, "blue");
 
