@@ -153,7 +153,8 @@ mod tests {
             clock.now(),
         )
         .unwrap();
-        let hub = Arc::new(Hub::new(engine, clock, None, None));
+        let (hub, _outputs) = Hub::new(engine, clock);
+        let hub = Arc::new(hub);
         // Nothing listens there: every read fails, the poller keeps going.
         let source = TrafficSource {
             kind: TrafficSourceKind::Haproxy {
