@@ -49,7 +49,8 @@
 //!   checks on it (timerfd: one wakeup where tokio's timer takes two).
 //! - [`outbox`]: unacknowledged reports, bounded, drop-oldest and counted.
 //! - `stream`: the gRPC stream to the aggregator (Hello, Welcome, replay,
-//!   Ack/Reject) and reconnecting with backoff (`backoff`).
+//!   Ack/Reject) and reconnecting with the workspace's retry policy
+//!   (`greenlight-retry`).
 //! - `face`: the agent's own `/health` (health+json) and `/metrics`.
 //! - `error_text`: errors in the short words a check result carries.
 //! - `heap`: gives startup's memory (freed heap, code only startup ran)
@@ -59,7 +60,6 @@ pub mod config;
 pub mod outbox;
 
 mod alarm;
-mod backoff;
 mod error_text;
 mod face;
 mod grid;

@@ -12,4 +12,5 @@ mod deploy_configs;
 mod hooks;
 mod postgres_down;
 mod ready;
+mod redis_loss;
 mod switch_traffic;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use greenlight_proto::v1::Hello;
+use greenlight_retry::RetryPolicy;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Endpoint;
@@ -17,7 +18,6 @@ use tracing::{debug, error, info, warn};
 
 pub use self::session::StreamError;
 use self::session::{CONNECT_TIMEOUT, Session};
-use crate::backoff::Backoff;
 use crate::outbox::SharedOutbox;
 use crate::probe::AggregatorMinRequests;
 
@@ -73,7 +73,7 @@ pub(crate) async fn run_stream(
         .keep_alive_timeout(Duration::from_secs(5))
         .keep_alive_while_idle(true);
     let mut newest = outbox.subscribe();
-    let mut backoff = Backoff::default();
+    let mut backoff = RetryPolicy::RECONNECT.backoff();
     let mut outage = Outage::new(&target.address);
     let mut first = true;
     loop {
@@ -96,7 +96,7 @@ pub(crate) async fn run_stream(
                     Ok(()) => return Ok(()),
                     Err(error) => {
                         outage.broke(&error);
-                        backoff.next_delay(&mut rand::rng())
+                        backoff.next_delay()
                     }
                 }
             }
@@ -106,7 +106,7 @@ pub(crate) async fn run_stream(
             }
             Err(error) => {
                 outage.failed(&error);
-                backoff.next_delay(&mut rand::rng())
+                backoff.next_delay()
             }
         };
         tokio::select! {

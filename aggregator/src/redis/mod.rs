@@ -5,12 +5,27 @@
 //! Per deployment: `greenlight:<d>:verdict` (latest verdict JSON, TTL
 //! refreshed while the aggregator lives), `greenlight:<d>:verdicts`
 //! (channel), `greenlight:<d>:history` (capped stream: verdicts, actions,
-//! alerts), and `greenlight:<d>:state` (the engine's saved state, no TTL).
+//! alerts, gaps), and `greenlight:<d>:state` (the engine's saved state, no
+//! TTL, re-asserted by the publisher so that a Redis that lost it gets it
+//! back).
+//!
+//! # Layout
+//!
+//! - `publisher`: [`RedisPublisher`], the task that writes publications in
+//!   order, retrying while Redis is away.
+//! - `entries`: what each publication writes, as one MULTI/EXEC.
+//! - `written`: the latest verdict and state written per deployment,
+//!   re-asserted on every refresh and checked for loss.
+//! - `restore`: [`load_states`], reading the saved states at start-up.
 
+mod entries;
 mod publisher;
 mod restore;
+mod written;
 
 pub use publisher::{QUEUE, RedisPublisher};
+
+use std::time::SystemTime;
 
 use crate::engine::{Alert, Outputs};
 use crate::hooks::HookOutcome;
@@ -24,6 +39,18 @@ pub enum Publication {
     Hook(HookOutcome),
     /// An alert raised outside the engine (a hook that failed).
     Alert(Alert),
+    /// Something that should be in Redis and is not: a history entry of
+    /// kind `gap` says so (e.g. batches dropped because the queue was full).
+    Gap {
+        deployment: String,
+        /// The last moment up to which what was published is known to be
+        /// complete.
+        from: SystemTime,
+        /// When the gap ended (or was found).
+        to: SystemTime,
+        /// What was not written or was lost, in words.
+        what: String,
+    },
 }
 pub use restore::load_states;
 

@@ -1,35 +1,42 @@
-//! Publishes what the engine produced, one batch per engine call, in one
-//! MULTI/EXEC: each verdict to its key (with a TTL), channel and history
-//! stream; each action and alert to the history stream; each saved state
-//! to its state key. Redis being away never stops the aggregator: batches
-//! wait in a bounded queue and go out, in order, when it is back.
+//! The task that publishes what the engine produced, one MULTI/EXEC per
+//! publication (see `entries`), in order. Redis being away never stops the
+//! aggregator: publications wait in a bounded queue and go out when it is
+//! back. Every refresh (a third of the verdict TTL) writes the latest
+//! verdict and saved state of each deployment again, so what a Redis
+//! restarted without persistence lost comes back within that time, and the
+//! loss is noted in the history (see `written`).
 
-use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use greenlight_proto::json::VerdictJson;
-use greenlight_proto::names::{action_name, color_name, decision_name};
+use greenlight_retry::{Backoff, RetryPolicy};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::StreamMaxlen;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{history_stream, state_key, verdict_channel, verdict_key};
+use super::Publication;
+use super::entries::{self, Limits, Prepared};
+use super::written::{Gap, Written};
 use crate::config::RedisSettings;
-use crate::engine::{Alert, Outputs};
-use crate::redis::Publication;
 
 /// Batches waiting for Redis; beyond this the hub counts them as dropped.
 pub const QUEUE: usize = 1024;
-const RETRY_FIRST: Duration = Duration::from_millis(100);
-const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// How long one connection attempt or one command may take.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long the publications left at shutdown may take to go out.
+const DRAIN: Duration = Duration::from_secs(2);
 
 pub struct RedisPublisher {
     settings: RedisSettings,
+    limits: Limits,
     client: redis::Client,
-    /// Latest verdict JSON per deployment, re-set on every refresh so that
-    /// the key comes back after a Redis restart, not only its TTL.
-    latest: BTreeMap<String, String>,
+    /// What to write again on every refresh, and what Redis lost.
+    written: Written,
+    /// When Redis stopped answering; `None` while it answers. One warning
+    /// per outage, one line when it is over.
+    down_since: Option<Instant>,
 }
 
 impl RedisPublisher {
@@ -37,9 +44,11 @@ impl RedisPublisher {
         let client = redis::Client::open(settings.url.as_str())
             .map_err(|error| anyhow::anyhow!("redis.url {:?}: {error}", settings.url))?;
         Ok(RedisPublisher {
+            limits: Limits::of(&settings),
             settings,
             client,
-            latest: BTreeMap::new(),
+            written: Written::default(),
+            down_since: None,
         })
     }
 
@@ -51,8 +60,12 @@ impl RedisPublisher {
         let Some(mut connection) = self.connect(&shutdown).await else {
             return;
         };
-        let mut refresh = tokio::time::interval(self.settings.verdict_ttl / 3);
-        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let period = self.settings.verdict_ttl / 3;
+        // After a failed refresh, the next comes sooner (backing off, never
+        // later than the period), so keys are back soon after Redis is.
+        let mut refresh_backoff = RetryPolicy::RECONNECT.backoff();
+        let refresh = tokio::time::sleep(period);
+        tokio::pin!(refresh);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -60,7 +73,15 @@ impl RedisPublisher {
                     let Some(batch) = batch else { break };
                     self.publish(&mut connection, &batch, &shutdown).await;
                 }
-                _ = refresh.tick() => self.refresh(&mut connection).await,
+                () = &mut refresh => {
+                    let next = if self.reassert(&mut connection).await {
+                        refresh_backoff.reset();
+                        period
+                    } else {
+                        refresh_backoff.next_delay().min(period)
+                    };
+                    refresh.as_mut().reset(Instant::now() + next);
+                }
             }
         }
         // What the engine decided before shutdown still goes out (bounded).
@@ -70,184 +91,161 @@ impl RedisPublisher {
                     .await;
             }
         };
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        let _ = tokio::time::timeout(DRAIN, drain).await;
     }
 
-    async fn connect(&self, shutdown: &CancellationToken) -> Option<ConnectionManager> {
+    async fn connect(&mut self, shutdown: &CancellationToken) -> Option<ConnectionManager> {
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        let mut delay = RETRY_FIRST;
-        let mut warned = false;
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            // The retry loops here are the one policy; a second one inside
+            // the connection would stall each command for its own backoff.
+            .set_number_of_retries(0);
+        let mut backoff = RetryPolicy::RECONNECT.backoff();
         loop {
             match ConnectionManager::new_with_config(self.client.clone(), config.clone()).await {
                 Ok(connection) => {
+                    self.answered();
                     tracing::info!(url = %self.settings.url, "connected to Redis");
                     return Some(connection);
                 }
-                Err(error) if !warned => {
-                    tracing::warn!(url = %self.settings.url, %error, "Redis unreachable; verdicts wait until it is back");
-                    warned = true;
+                Err(error) => {
+                    self.failed(&error, "Redis unreachable; verdicts wait until it is back")
                 }
-                Err(_) => {}
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return None,
-                _ = tokio::time::sleep(delay) => {}
+            if !sleep_or_shutdown(&mut backoff, shutdown).await {
+                return None;
             }
-            delay = (delay * 2).min(RETRY_MAX);
         }
     }
 
-    fn pipeline(&mut self, publication: &Publication) -> redis::Pipeline {
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        match publication {
-            Publication::Engine(batch) => self.engine_step(&mut pipe, batch),
-            Publication::Hook(outcome) => {
-                let result = &outcome.result;
-                let fields = [
-                    ("kind", "hook".to_string()),
-                    ("epoch", outcome.epoch.to_string()),
-                    ("action", action_name(outcome.action).to_string()),
-                    (
-                        "attempt",
-                        format!("{}/{}", outcome.attempt, outcome.attempts),
-                    ),
-                    (
-                        "outcome",
-                        if result.succeeded() { "ok" } else { "failed" }.to_string(),
-                    ),
-                    ("exit", result.describe()),
-                    ("duration_ms", result.duration.as_millis().to_string()),
-                    ("output", result.output_tail.clone()),
-                ];
-                pipe.xadd_maxlen(
-                    history_stream(&outcome.deployment),
-                    self.cap(),
-                    "*",
-                    &fields,
-                )
-                .ignore();
-            }
-            Publication::Alert(alert) => self.alert(&mut pipe, alert),
-        }
-        pipe
-    }
-
-    fn cap(&self) -> StreamMaxlen {
-        StreamMaxlen::Approx(self.settings.history_max_len as usize)
-    }
-
-    fn alert(&self, pipe: &mut redis::Pipeline, alert: &Alert) {
-        let epoch = alert.epoch.to_string();
-        let details = alert.details.join("\n");
-        pipe.xadd_maxlen(
-            history_stream(&alert.deployment),
-            self.cap(),
-            "*",
-            &[
-                ("kind", "alert"),
-                ("epoch", &epoch),
-                ("severity", alert.severity.name()),
-                ("summary", &alert.summary),
-                ("details", &details),
-            ],
-        )
-        .ignore();
-    }
-
-    fn engine_step(&mut self, pipe: &mut redis::Pipeline, batch: &Outputs) {
-        let cap = self.cap();
-        let ttl = self.settings.verdict_ttl.as_secs().max(1);
-        for verdict in &batch.verdicts {
-            let json = serde_json::to_string(&VerdictJson::from(verdict)).unwrap_or_default();
-            let name = &verdict.deployment;
-            let epoch = verdict.epoch.to_string();
-            pipe.set_ex(verdict_key(name), &json, ttl).ignore();
-            pipe.publish(verdict_channel(name), &json).ignore();
-            pipe.xadd_maxlen(
-                history_stream(name),
-                cap,
-                "*",
-                &[
-                    ("kind", "verdict"),
-                    ("epoch", &epoch),
-                    ("decision", decision_name(verdict.decision())),
-                    ("verdict", &json),
-                ],
-            )
-            .ignore();
-            self.latest.insert(name.clone(), json);
-        }
-        for action in &batch.actions {
-            let epoch = action.epoch.to_string();
-            pipe.xadd_maxlen(
-                history_stream(&action.deployment),
-                cap,
-                "*",
-                &[
-                    ("kind", "action"),
-                    ("epoch", &epoch),
-                    ("action", action_name(action.action)),
-                    ("from", color_name(action.from)),
-                    ("to", color_name(action.to)),
-                    ("cause", &action.cause),
-                ],
-            )
-            .ignore();
-        }
-        for alert in &batch.alerts {
-            self.alert(pipe, alert);
-        }
-        for (name, state) in &batch.states {
-            let json = serde_json::to_string(state).unwrap_or_default();
-            pipe.set(state_key(name), json).ignore();
-        }
-    }
-
+    /// Sends one publication, retrying until it went through or shutdown.
+    /// A retry first writes back what Redis may have lost meanwhile, so
+    /// that a loss is found before this publication overwrites its traces.
     async fn publish(
         &mut self,
         connection: &mut ConnectionManager,
-        batch: &Publication,
+        publication: &Publication,
         shutdown: &CancellationToken,
     ) {
-        let pipe = self.pipeline(batch);
-        let mut delay = RETRY_FIRST;
-        let mut warned = false;
+        let Prepared { pipe, states } =
+            entries::prepare(publication, self.limits, &mut self.written);
+        let mut backoff = RetryPolicy::RECONNECT.backoff();
         loop {
-            match pipe.query_async::<()>(connection).await {
-                Ok(()) => {
-                    if warned {
-                        tracing::info!("Redis is back; publishing resumed");
+            let ready = backoff.failures() == 0 || self.reassert(connection).await;
+            if ready {
+                match pipe.query_async::<Vec<bool>>(connection).await {
+                    Ok(existed) => {
+                        self.answered();
+                        let gaps = self.written.confirmed(states, &existed, SystemTime::now());
+                        self.note_gaps(connection, gaps).await;
+                        return;
                     }
-                    return;
+                    Err(error) => self.failed(&error, "publishing to Redis failed; retrying"),
                 }
-                Err(error) if !warned => {
-                    tracing::warn!(%error, "publishing to Redis failed; retrying");
-                    warned = true;
-                }
-                Err(_) => {}
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(delay) => {}
+            if !sleep_or_shutdown(&mut backoff, shutdown).await {
+                return;
             }
-            delay = (delay * 2).min(RETRY_MAX);
         }
     }
 
-    async fn refresh(&self, connection: &mut ConnectionManager) {
-        if self.latest.is_empty() {
+    /// Writes every deployment's latest verdict and state again (and any
+    /// gap not yet noted); `false` when Redis did not answer.
+    async fn reassert(&mut self, connection: &mut ConnectionManager) -> bool {
+        let Some(Prepared { pipe, states }) = self.written.reassertion(self.limits) else {
+            return true;
+        };
+        let noting = self.written.unwritten_gaps().len();
+        match pipe.query_async::<Vec<bool>>(connection).await {
+            Ok(existed) => {
+                self.answered();
+                if noting > 0 {
+                    recovered(&self.written.noted());
+                }
+                let gaps = self.written.confirmed(states, &existed, SystemTime::now());
+                self.note_gaps(connection, gaps).await;
+                true
+            }
+            Err(error) => {
+                self.failed(
+                    &error,
+                    "writing the verdicts and states again failed; retrying",
+                );
+                false
+            }
+        }
+    }
+
+    /// Writes the history entries for gaps just found. When that fails they
+    /// stay with `written`, and the next reassertion carries them.
+    async fn note_gaps(&mut self, connection: &mut ConnectionManager, gaps: Vec<Gap>) {
+        if gaps.is_empty() {
             return;
         }
-        let ttl = self.settings.verdict_ttl.as_secs().max(1);
+        for gap in &gaps {
+            tracing::warn!(
+                deployment = %gap.deployment,
+                from = %greenlight_proto::time::rfc3339(gap.from),
+                to = %greenlight_proto::time::rfc3339(gap.to),
+                "Redis lost the saved state (restarted without persistence?); it is written \
+                 again, and a gap entry in the history says what is missing"
+            );
+        }
         let mut pipe = redis::pipe();
-        for (name, json) in &self.latest {
-            pipe.set_ex(verdict_key(name), json, ttl).ignore();
+        pipe.atomic();
+        for gap in &gaps {
+            let what = gap.what();
+            entries::gap(
+                &mut pipe,
+                self.limits.cap,
+                &gap.deployment,
+                gap.from,
+                gap.to,
+                &what,
+            );
         }
-        if let Err(error) = pipe.query_async::<()>(connection).await {
-            tracing::debug!(%error, "refreshing verdict keys failed");
+        match pipe.query_async::<()>(connection).await {
+            Ok(()) => recovered(&self.written.noted()),
+            Err(error) => {
+                tracing::debug!(%error, "noting the gap failed; the next refresh retries")
+            }
         }
+    }
+
+    fn failed(&mut self, error: &redis::RedisError, what: &str) {
+        if self.down_since.is_none() {
+            self.down_since = Some(Instant::now());
+            tracing::warn!(url = %self.settings.url, %error, "{what}");
+        } else {
+            tracing::debug!(url = %self.settings.url, %error, "{what}");
+        }
+    }
+
+    fn answered(&mut self) {
+        if let Some(since) = self.down_since.take() {
+            tracing::info!(
+                url = %self.settings.url,
+                down_for = ?since.elapsed(),
+                "Redis is back; publishing resumed"
+            );
+        }
+    }
+}
+
+fn recovered(gaps: &[Gap]) {
+    for gap in gaps {
+        tracing::info!(
+            deployment = %gap.deployment,
+            "the saved state is back in Redis and the gap is in the history"
+        );
+    }
+}
+
+/// Sleeps the backoff's next delay; `false` when shut down meanwhile.
+async fn sleep_or_shutdown(backoff: &mut Backoff, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        _ = backoff.sleep() => true,
     }
 }

@@ -5,14 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use greenlight_retry::RetryPolicy;
 use redis::AsyncCommands;
 use tokio_util::sync::CancellationToken;
 
 use super::deployment_of_state_key;
 use crate::config::RedisSettings;
 use crate::engine::SavedState;
-
-const RETRY: Duration = Duration::from_secs(1);
 
 /// Every saved state, by deployment. Retries until Redis answers (logging
 /// once) or shutdown; a state that does not parse is an error naming its key.
@@ -23,6 +22,7 @@ pub async fn load_states(
     let client = redis::Client::open(settings.url.as_str())
         .map_err(|error| anyhow::anyhow!("redis.url {:?}: {error}", settings.url))?;
     let mut warned = false;
+    let mut backoff = RetryPolicy::RECONNECT.backoff();
     loop {
         match read_all(&client).await {
             Ok(texts) => {
@@ -53,7 +53,7 @@ pub async fn load_states(
         }
         tokio::select! {
             _ = shutdown.cancelled() => anyhow::bail!("shut down while waiting for Redis"),
-            _ = tokio::time::sleep(RETRY) => {}
+            _ = backoff.sleep() => {}
         }
     }
 }

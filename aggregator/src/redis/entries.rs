@@ -1,0 +1,184 @@
+//! What each publication writes: one MULTI/EXEC per publication, so a
+//! reader sees a batch whole or not at all. Each verdict goes to its key
+//! (with a TTL), channel and history stream; each action, alert, hook
+//! attempt and gap to the history stream; each saved state to its key.
+
+use std::time::SystemTime;
+
+use greenlight_proto::json::VerdictJson;
+use greenlight_proto::names::{action_name, color_name, decision_name};
+use greenlight_proto::time::rfc3339;
+use redis::streams::StreamMaxlen;
+
+use super::written::Written;
+use super::{Publication, history_stream, verdict_channel, verdict_key};
+use crate::config::RedisSettings;
+use crate::engine::{Alert, Outputs};
+use crate::hooks::HookOutcome;
+
+/// A publication ready to send.
+pub(super) struct Prepared {
+    pub(super) pipe: redis::Pipeline,
+    /// The saved states it writes, by deployment, in the order of the
+    /// pipeline's replies (whether each key existed before).
+    pub(super) states: Vec<(String, String)>,
+}
+
+/// How long what is written lives: the settings, in Redis' terms.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    /// TTL of a verdict key without a refresh, in whole seconds.
+    pub(super) ttl_seconds: u64,
+    /// Cap of a history stream.
+    pub(super) cap: StreamMaxlen,
+}
+
+impl Limits {
+    pub(super) fn of(settings: &RedisSettings) -> Limits {
+        Limits {
+            ttl_seconds: settings.verdict_ttl.as_secs().max(1),
+            cap: StreamMaxlen::Approx(settings.history_max_len as usize),
+        }
+    }
+}
+
+/// Builds the publication's MULTI and remembers the verdicts it carries
+/// in `written`, for the refresh.
+pub(super) fn prepare(
+    publication: &Publication,
+    limits: Limits,
+    written: &mut Written,
+) -> Prepared {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let mut states = Vec::new();
+    match publication {
+        Publication::Engine(batch) => {
+            engine_step(&mut pipe, batch, limits, written);
+            for (name, state) in &batch.states {
+                let json = serde_json::to_string(state).unwrap_or_default();
+                Written::write_state(&mut pipe, name, &json);
+                states.push((name.clone(), json));
+            }
+        }
+        Publication::Hook(outcome) => hook(&mut pipe, outcome, limits.cap),
+        Publication::Alert(alert) => self::alert(&mut pipe, alert, limits.cap),
+        Publication::Gap {
+            deployment,
+            from,
+            to,
+            what,
+        } => gap(&mut pipe, limits.cap, deployment, *from, *to, what),
+    }
+    Prepared { pipe, states }
+}
+
+fn engine_step(pipe: &mut redis::Pipeline, batch: &Outputs, limits: Limits, written: &mut Written) {
+    let Limits {
+        ttl_seconds: ttl,
+        cap,
+    } = limits;
+    for verdict in &batch.verdicts {
+        let json = serde_json::to_string(&VerdictJson::from(verdict)).unwrap_or_default();
+        let name = &verdict.deployment;
+        let epoch = verdict.epoch.to_string();
+        pipe.set_ex(verdict_key(name), &json, ttl).ignore();
+        pipe.publish(verdict_channel(name), &json).ignore();
+        pipe.xadd_maxlen(
+            history_stream(name),
+            cap,
+            "*",
+            &[
+                ("kind", "verdict"),
+                ("epoch", &epoch),
+                ("decision", decision_name(verdict.decision())),
+                ("verdict", &json),
+            ],
+        )
+        .ignore();
+        written.verdict(name, json);
+    }
+    for action in &batch.actions {
+        let epoch = action.epoch.to_string();
+        pipe.xadd_maxlen(
+            history_stream(&action.deployment),
+            cap,
+            "*",
+            &[
+                ("kind", "action"),
+                ("epoch", &epoch),
+                ("action", action_name(action.action)),
+                ("from", color_name(action.from)),
+                ("to", color_name(action.to)),
+                ("cause", &action.cause),
+            ],
+        )
+        .ignore();
+    }
+    for alert in &batch.alerts {
+        self::alert(pipe, alert, cap);
+    }
+}
+
+fn hook(pipe: &mut redis::Pipeline, outcome: &HookOutcome, cap: StreamMaxlen) {
+    let result = &outcome.result;
+    let fields = [
+        ("kind", "hook".to_string()),
+        ("epoch", outcome.epoch.to_string()),
+        ("action", action_name(outcome.action).to_string()),
+        (
+            "attempt",
+            format!("{}/{}", outcome.attempt, outcome.attempts),
+        ),
+        (
+            "outcome",
+            if result.succeeded() { "ok" } else { "failed" }.to_string(),
+        ),
+        ("exit", result.describe()),
+        ("duration_ms", result.duration.as_millis().to_string()),
+        ("output", result.output_tail.clone()),
+    ];
+    pipe.xadd_maxlen(history_stream(&outcome.deployment), cap, "*", &fields)
+        .ignore();
+}
+
+fn alert(pipe: &mut redis::Pipeline, alert: &Alert, cap: StreamMaxlen) {
+    let epoch = alert.epoch.to_string();
+    let details = alert.details.join("\n");
+    pipe.xadd_maxlen(
+        history_stream(&alert.deployment),
+        cap,
+        "*",
+        &[
+            ("kind", "alert"),
+            ("epoch", &epoch),
+            ("severity", alert.severity.name()),
+            ("summary", &alert.summary),
+            ("details", &details),
+        ],
+    )
+    .ignore();
+}
+
+/// A `kind=gap` history entry: from and to in RFC 3339, and what is missing.
+pub(super) fn gap(
+    pipe: &mut redis::Pipeline,
+    cap: StreamMaxlen,
+    deployment: &str,
+    from: SystemTime,
+    to: SystemTime,
+    what: &str,
+) {
+    pipe.xadd_maxlen(
+        history_stream(deployment),
+        cap,
+        "*",
+        &[
+            ("kind", "gap"),
+            ("from", &rfc3339(from)),
+            ("to", &rfc3339(to)),
+            ("what", what),
+        ],
+    )
+    .ignore();
+}
