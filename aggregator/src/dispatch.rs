@@ -3,6 +3,7 @@
 //! watch), the hooks and Redis. What happens to them outside comes back to
 //! the engine as events: a hook's outcome becomes `switch_finished`.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -31,7 +32,40 @@ pub struct Dispatcher {
 struct Dropped {
     batches: u64,
     first: Option<SystemTime>,
-    last: Option<SystemTime>,
+    /// The deployments whose verdicts, actions or alerts were in them.
+    deployments: BTreeSet<String>,
+}
+
+impl Dropped {
+    fn add(&mut self, outputs: &Outputs, now: SystemTime) {
+        self.batches += 1;
+        self.first.get_or_insert(now);
+        let names = outputs
+            .verdicts
+            .iter()
+            .map(|v| &v.deployment)
+            .chain(outputs.actions.iter().map(|a| &a.deployment))
+            .chain(outputs.alerts.iter().map(|a| &a.deployment))
+            .chain(outputs.states.iter().map(|(name, _)| name));
+        self.deployments.extend(names.cloned());
+    }
+
+    /// One `kind=gap` history entry per deployment that lost something.
+    fn gaps(&self, now: SystemTime) -> Vec<Publication> {
+        let from = self.first.unwrap_or(now);
+        self.deployments
+            .iter()
+            .map(|deployment| Publication::Gap {
+                deployment: deployment.clone(),
+                from,
+                to: now,
+                what: format!(
+                    "{} engine step(s) (verdicts, actions, alerts, saved states) were not written: the Redis publish queue was full",
+                    self.batches
+                ),
+            })
+            .collect()
+    }
 }
 
 impl Dispatcher {
@@ -129,10 +163,21 @@ impl Dispatcher {
             return;
         };
         let now = self.hub.now();
-        if publish.try_send(Publication::Engine(outputs)).is_err() {
-            dropped.batches += 1;
-            dropped.first.get_or_insert(now);
-            dropped.last = Some(now);
+        if dropped.batches > 0 && publish.capacity() > dropped.deployments.len() {
+            for gap in dropped.gaps(now) {
+                let _ = publish.try_send(gap);
+            }
+            tracing::info!(
+                steps = dropped.batches,
+                "Redis publish queue has room again; the gap is in the history"
+            );
+            *dropped = Dropped::default();
+        }
+        if let Err(error) = publish.try_send(Publication::Engine(outputs)) {
+            let Publication::Engine(outputs) = error.into_inner() else {
+                return;
+            };
+            dropped.add(&outputs, now);
             if dropped.batches == 1 {
                 tracing::warn!(
                     "Redis publish queue full: verdicts are not being written to Redis; the history will note the gap"

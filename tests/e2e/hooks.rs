@@ -1,7 +1,9 @@
 //! Issue 5, the aggregator's side: cutover refused while NOT_READY (nothing
 //! run, reasons printed, exit 1); a hook that hangs is killed at its
-//! timeout, recorded as failed with an alert, and the next decision still
-//! runs its hook, with the decision in its environment.
+//! timeout, recorded as failed; the engine learns it (issue 9): the
+//! deployment is back to Ready with `cutover_failed` and a critical alert,
+//! no bake; the next decision still runs its hook, with the decision in its
+//! environment.
 
 use std::time::Duration;
 
@@ -53,7 +55,13 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
         record.display(),
         record.display()
     );
-    let config = format!("{RULES}{}", hooks("[\"sleep\", \"600\"]", &rollback));
+    // Hangs the first time (killed at its 1 s timeout), succeeds after.
+    let once = bed.dir.path().join("cutover-hung-once");
+    let cutover = format!(
+        "[\"sh\", \"-c\", \"if [ -e {0} ]; then exit 0; fi; touch {0}; sleep 600\"]",
+        once.display()
+    );
+    let config = format!("{RULES}{}", hooks(&cutover, &rollback));
     let _aggregator = bed.aggregator_with(Some(&redis.url()), &config).await;
     let pair = bed.pair(None).await;
     bed.verdict_where("green READY", SETTLE, |v| v.decision() == Decision::Ready)
@@ -61,9 +69,12 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
 
     let (code, stdout, stderr) = bed.cli(&["cutover", DEPLOYMENT]).await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert!(stdout.contains("Baking"), "{stdout}");
+    assert!(
+        stdout.contains("the bake starts when it confirms"),
+        "{stdout}"
+    );
 
-    // The cutover hook hangs: killed at its 1 s timeout, recorded, alerted.
+    // The cutover hook hangs: killed at its 1 s timeout, recorded.
     let failed = eventually("the hung hook's record", SETTLE, || async {
         history(&redis.url(), "hook")
             .await
@@ -80,18 +91,34 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
         .unwrap();
     println!("hung hook killed after {duration} ms (timeout 1000 ms)");
     assert!(duration >= 1000, "{duration}");
-    let alert = eventually("the hook's alert", SETTLE, || async {
+    // The engine learnt it: back to Ready, no bake, and it says why.
+    let back = bed
+        .verdict_where("Ready with cutover_failed", SETTLE, |v| {
+            v.reasons.iter().any(|r| r.rule == "cutover_failed")
+        })
+        .await;
+    assert_eq!(back.phase(), Phase::Ready, "{:?}", back.reasons);
+    assert!(back.bake_deadline.is_none(), "no bake started");
+    let (_, shown, _) = bed.cli(&["verdict", DEPLOYMENT]).await;
+    assert!(shown.contains("cutover_failed"), "{shown}");
+    let alert = eventually("the critical alert", SETTLE, || async {
         history(&redis.url(), "alert")
             .await
             .into_iter()
             .find(|entry| {
                 entry
                     .get::<String>("summary")
-                    .is_some_and(|s| s.contains("cutover hook failed"))
+                    .is_some_and(|s| s.contains("CUTOVER FAILED"))
             })
     })
     .await;
     assert_eq!(alert.get::<String>("severity").as_deref(), Some("critical"));
+
+    // A second cutover (a person looked) goes through and the bake starts.
+    let (code, stdout, stderr) = bed.cli(&["cutover", DEPLOYMENT]).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    bed.verdict_where("Baking", SETTLE, |v| v.phase() == Phase::Baking)
+        .await;
 
     // The next decision still works: an error spike rolls back and the
     // rollback hook runs with the decision in its environment.
@@ -106,13 +133,17 @@ async fn a_hanging_hook_is_killed_recorded_and_alerted_and_the_next_decision_wor
     })
     .await;
     let first = written.lines().next().unwrap();
-    let expected_epoch = rolled_back
-        .transitions
-        .iter()
-        .rev()
-        .find(|t| t.to() == Phase::RolledBack)
-        .unwrap()
-        .epoch;
+    // The hook carries the epoch of the verdict that decided the rollback
+    // (RolledBack itself comes after, when the hook confirmed it).
+    assert_eq!(rolled_back.live(), greenlight_proto::v1::Color::Blue);
+    let decided = eventually("the rollback decision", SETTLE, || async {
+        history(&redis.url(), "action")
+            .await
+            .into_iter()
+            .find(|entry| entry.get::<String>("action").as_deref() == Some("rollback"))
+    })
+    .await;
+    let expected_epoch = decided.get::<String>("epoch").unwrap();
     assert_eq!(
         first,
         format!("rollback green-to-blue {expected_epoch} {DEPLOYMENT}"),

@@ -69,12 +69,12 @@ impl Engine {
         let forced = if force { " (forced)" } else { "" };
         let evaluation =
             deployment.start_cutover(now, format!("cutover requested by {by}{forced}"));
-        Ok(self.control_outcome(
-            name,
-            evaluation,
-            now,
-            "cutover: traffic goes to the candidate",
-        ))
+        let message = if deployment.life.stage().switching().is_some() {
+            "cutover decided: the switch hook is moving traffic; the bake starts when it confirms"
+        } else {
+            "cutover: traffic goes to the candidate; the bake has started"
+        };
+        Ok(self.control_outcome(name, evaluation, now, message))
     }
 
     pub fn rollback(

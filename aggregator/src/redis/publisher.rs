@@ -41,8 +41,8 @@ pub struct RedisPublisher {
 
 impl RedisPublisher {
     pub fn new(settings: RedisSettings) -> anyhow::Result<Self> {
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|error| anyhow::anyhow!("redis.url {:?}: {error}", settings.url))?;
+        // Parsed and checked once, when the config was loaded.
+        let client = settings.client();
         Ok(RedisPublisher {
             limits: Limits::of(&settings),
             settings,
@@ -106,7 +106,7 @@ impl RedisPublisher {
             match ConnectionManager::new_with_config(self.client.clone(), config.clone()).await {
                 Ok(connection) => {
                     self.answered();
-                    tracing::info!(url = %self.settings.url, "connected to Redis");
+                    tracing::info!(url = %self.settings.shown_url(), "connected to Redis");
                     return Some(connection);
                 }
                 Err(error) => {
@@ -216,16 +216,16 @@ impl RedisPublisher {
     fn failed(&mut self, error: &redis::RedisError, what: &str) {
         if self.down_since.is_none() {
             self.down_since = Some(Instant::now());
-            tracing::warn!(url = %self.settings.url, %error, "{what}");
+            tracing::warn!(url = %self.settings.shown_url(), %error, "{what}");
         } else {
-            tracing::debug!(url = %self.settings.url, %error, "{what}");
+            tracing::debug!(url = %self.settings.shown_url(), %error, "{what}");
         }
     }
 
     fn answered(&mut self) {
         if let Some(since) = self.down_since.take() {
             tracing::info!(
-                url = %self.settings.url,
+                url = %self.settings.shown_url(),
                 down_for = ?since.elapsed(),
                 "Redis is back; publishing resumed"
             );

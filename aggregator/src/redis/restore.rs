@@ -19,8 +19,7 @@ pub async fn load_states(
     settings: &RedisSettings,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<BTreeMap<String, SavedState>> {
-    let client = redis::Client::open(settings.url.as_str())
-        .map_err(|error| anyhow::anyhow!("redis.url {:?}: {error}", settings.url))?;
+    let client = settings.client();
     let mut warned = false;
     let mut backoff = RetryPolicy::RECONNECT.backoff();
     loop {
@@ -46,7 +45,7 @@ pub async fn load_states(
             }
             Err(error) => {
                 if !warned {
-                    tracing::warn!(url = %settings.url, %error, "cannot read the saved state from Redis; waiting for it before deciding anything");
+                    tracing::warn!(url = %settings.shown_url(), %error, "cannot read the saved state from Redis; waiting for it before deciding anything");
                     warned = true;
                 }
             }
