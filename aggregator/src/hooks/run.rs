@@ -77,43 +77,45 @@ pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -
     };
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let read_tail = |stream: Option<tokio::process::ChildStdout>| async move {
-        let mut bytes = Vec::new();
-        if let Some(mut stream) = stream {
-            let _ = stream.read_to_end(&mut bytes).await;
-        }
-        bytes
-    };
-    let read_err = |stream: Option<tokio::process::ChildStderr>| async move {
-        let mut bytes = Vec::new();
-        if let Some(mut stream) = stream {
-            let _ = stream.read_to_end(&mut bytes).await;
-        }
-        bytes
-    };
-    let out_task = tokio::spawn(read_tail(stdout));
-    let err_task = tokio::spawn(read_err(stderr));
-    let exit = match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) => match status.code() {
-            Some(code) => Exit::Code(code),
-            None => Exit::Signal,
-        },
-        Ok(Err(error)) => Exit::NotStarted(error.to_string()),
-        Err(_) => {
-            kill_group(child.id());
-            let _ = child.wait().await;
-            Exit::TimedOut
-        }
-    };
-    // The pipes close when the group is gone; bound the wait anyway.
-    let collect = async {
-        let out = out_task.await.unwrap_or_default();
-        let err = err_task.await.unwrap_or_default();
+    // Read both pipes while waiting (a chatty hook must not block on a
+    // full pipe), in this task: nothing is spawned that could outlive it.
+    let reading = async {
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let read_out = async {
+            if let Some(mut stream) = stdout {
+                let _ = stream.read_to_end(&mut out).await;
+            }
+        };
+        let read_err = async {
+            if let Some(mut stream) = stderr {
+                let _ = stream.read_to_end(&mut err).await;
+            }
+        };
+        tokio::join!(read_out, read_err);
         (out, err)
     };
-    let (out, err) = tokio::time::timeout(Duration::from_secs(2), collect)
-        .await
-        .unwrap_or_default();
+    let waiting = async {
+        match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(Ok(status)) => match status.code() {
+                Some(code) => Exit::Code(code),
+                None => Exit::Signal,
+            },
+            Ok(Err(error)) => Exit::NotStarted(error.to_string()),
+            Err(_) => {
+                kill_group(child.id());
+                let _ = child.wait().await;
+                Exit::TimedOut
+            }
+        }
+    };
+    // The pipes close when the group is gone; bound the reading anyway (a
+    // process that left the group may hold them open).
+    let (exit, output) = tokio::join!(
+        waiting,
+        tokio::time::timeout(timeout + Duration::from_secs(2), reading)
+    );
+    let (out, err) = output.unwrap_or_default();
     RunResult {
         exit,
         duration: started.elapsed(),

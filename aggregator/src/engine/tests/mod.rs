@@ -2,6 +2,7 @@
 //! by hand, so every test is deterministic.
 
 mod corpus;
+mod edge_details;
 mod edges;
 mod lifecycle;
 mod readiness;
