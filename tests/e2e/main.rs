@@ -10,6 +10,7 @@ mod bad_input;
 mod bake;
 mod deploy_configs;
 mod hooks;
+mod module_cycles;
 mod postgres_down;
 mod ready;
 mod switch_traffic;
