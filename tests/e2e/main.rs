@@ -4,6 +4,7 @@
 
 mod bed;
 
+mod agent_clock_behind;
 mod agent_probes;
 mod aggregator_restart;
 mod bad_input;
