@@ -10,6 +10,7 @@ mod aggregator_restart;
 mod bad_input;
 mod bake;
 mod deploy_configs;
+mod frozen_across_deadline;
 mod hooks;
 mod module_cycles;
 mod postgres_down;
