@@ -13,10 +13,13 @@
 //! - `restart`: HAProxy restarted after a switch keeps the switched state.
 //! - `full_story`: the aggregator cuts over and rolls back through the
 //!   script by itself; the time from fault to switch is printed.
+//! - `cutover_failed`: a cutover hook that cannot start: back to Ready with
+//!   `cutover_failed`, HAProxy still on blue, a critical alert.
 //!
 //! Support: `script` runs the switch script, `haproxy` and `nginx` start the
 //! load balancers, `load` is the keep-alive load.
 
+mod cutover_failed;
 mod full_story;
 mod gate;
 mod haproxy;
