@@ -16,6 +16,7 @@ REQUIRED=(
     "haproxy:/usr/sbin/haproxy"
     "nginx:/usr/sbin/nginx"
     "socat:/usr/bin/socat"
+    "faketime:/usr/bin/faketime"
 )
 
 say() { printf '==> %s\n' "$*"; }

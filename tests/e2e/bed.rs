@@ -134,6 +134,25 @@ impl Bed {
         dependencies: Dependencies<'_>,
         interval: &str,
     ) -> Process {
+        let config = self.agent_config(color, instance, backend, dependencies, interval);
+        Process::spawn(
+            binary("greenlight-agent"),
+            &["--config", path_str(&config)],
+            &[("RUST_LOG", "info")],
+        )
+        .expect("starting greenlight-agent")
+    }
+
+    /// Writes the config `agent` starts an agent with, for a test that runs
+    /// the agent itself (under a wrapper such as `faketime`).
+    pub fn agent_config(
+        &self,
+        color: &str,
+        instance: &str,
+        backend: &str,
+        dependencies: Dependencies<'_>,
+        interval: &str,
+    ) -> PathBuf {
         let mut checks = format!(
             "[checks.http]\nurl = \"http://{backend}/health\"\n[checks.traffic]\nurl = \"http://{backend}/metrics\"\n"
         );
@@ -143,19 +162,13 @@ impl Bed {
         if let Some(url) = dependencies.redis {
             checks.push_str(&format!("[checks.redis]\nurl = \"{url}\"\n"));
         }
-        let config = self.write(
+        self.write(
             &format!("agent-{instance}.toml"),
             &format!(
                 "aggregator = \"{}\"\ndeployment = \"{DEPLOYMENT}\"\ncolor = \"{color}\"\ninstance_id = \"{instance}\"\nbackend_version = \"v-{color}\"\ninterval = \"{interval}\"\n{checks}",
                 self.aggregator_url()
             ),
-        );
-        Process::spawn(
-            binary("greenlight-agent"),
-            &["--config", path_str(&config)],
-            &[("RUST_LOG", "info")],
         )
-        .expect("starting greenlight-agent")
     }
 
     /// Runs the CLI against this bed's aggregator: (exit code, stdout, stderr).
@@ -224,7 +237,7 @@ impl Bed {
     }
 }
 
-fn path_str(path: &Path) -> &str {
+pub fn path_str(path: &Path) -> &str {
     path.to_str().expect("temp paths are UTF-8")
 }
 

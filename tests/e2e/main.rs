@@ -4,12 +4,15 @@
 
 mod bed;
 
+mod agent_clock_behind;
 mod agent_probes;
 mod aggregator_restart;
 mod bad_input;
 mod bake;
 mod deploy_configs;
+mod frozen_across_deadline;
 mod hooks;
+mod module_cycles;
 mod postgres_down;
 mod ready;
 mod redis_loss;

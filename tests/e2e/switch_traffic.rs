@@ -17,10 +17,13 @@
 //! - `traffic_source`: HAProxy read back by the aggregator: a cutover run by
 //!   a person arms the bake (a fault then rolls back), and a switch behind
 //!   greenlight's back is followed as an `external_switch`.
+//! - `cutover_failed`: a cutover hook that cannot start: back to Ready with
+//!   `cutover_failed`, HAProxy still on blue, a critical alert.
 //!
 //! Support: `script` runs the switch script, `haproxy` and `nginx` start the
 //! load balancers, `load` is the keep-alive load.
 
+mod cutover_failed;
 mod full_story;
 mod gate;
 mod haproxy;
