@@ -4,7 +4,8 @@ use greenlight_proto::names::color_name;
 use greenlight_proto::v1::{Action, Phase};
 
 use super::deployment::{Deployment, Evaluation};
-use super::outputs::{Alert, Severity};
+use super::outputs::Alert;
+use super::severity::Severity;
 
 /// A rollback decided, a HOLD entered, or what an evaluation raised itself
 /// (a switch that failed, traffic moved behind greenlight's back).

@@ -12,7 +12,7 @@ use super::alerts::alert_for;
 use super::deployment::{Deployment, Evaluation, summary};
 use super::hello::{self, HelloError};
 use super::outputs::{ActionOrder, Outputs};
-use super::persist::{RestoreError, SavedState};
+use super::saved::{RestoreError, SavedState};
 use super::settings::DeploymentSettings;
 use super::verdict;
 

@@ -3,7 +3,8 @@
 
 use greenlight_proto::v1::{Action, Color, Verdict};
 
-use super::persist::SavedState;
+use super::saved::SavedState;
+pub use super::severity::Severity;
 
 /// A decision to move traffic, fenced by the epoch of the verdict that made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,21 +15,6 @@ pub struct ActionOrder {
     pub from: Color,
     pub to: Color,
     pub cause: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Warning,
-    Critical,
-}
-
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use greenlight_proto::names::parse_color;
 use serde::Deserialize;
 
-use super::persist::{
+use super::saved::{
     RestoreError, SavedAction, SavedActionKind, SavedColor, SavedState, SavedTransition,
 };
 use super::stage::millis::from_ms;

@@ -10,7 +10,7 @@ use greenlight_proto::v1::{Action, Color};
 
 use super::core::Engine;
 use super::deployment::{Deployment, Evaluation};
-use super::outputs::Severity;
+use super::severity::Severity;
 use super::stage::{Stage, SwitchFailure};
 use super::traffic_seen::Disagreement;
 

@@ -3,7 +3,7 @@
 //! nobody knows, agents that are new or absent. One story per defect that
 //! issue 9 found (see `corpus` for the harness).
 
-use greenlight_proto::v1::{Color, Decision, Hello, Phase};
+use greenlight_proto::v1::{Color, Decision, Phase};
 
 use super::corpus::{CUTOVER, Expect, ROLLBACK, Script, baking, blue_live, check, ok, standby};
 use super::sim::{NAME, Sim, at, settings};
