@@ -92,12 +92,16 @@ impl RawHook {
                 format!("{} is too many; at most 10", self.retries),
             ));
         }
-        Ok(HookCommand {
+        let command = HookCommand {
             argv: self.command,
             timeout: self.timeout,
             retries: self.retries,
             backoff: self.backoff,
-        })
+        };
+        command
+            .retry_policy()
+            .map_err(|error| ConfigError::key(format!("{key}.backoff"), error.to_string()))?;
+        Ok(command)
     }
 }
 

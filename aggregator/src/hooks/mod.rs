@@ -19,6 +19,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use greenlight_retry::{RetryPolicy, RetryPolicyError};
+
 use crate::engine::{ActionOrder, SwitchOutcome};
 
 pub use run::{Exit, RunResult};
@@ -42,6 +44,15 @@ pub struct HookCommand {
     pub retries: u32,
     /// Wait before the first retry; doubled for each next one.
     pub backoff: Duration,
+}
+
+impl HookCommand {
+    /// The workspace's one retry policy, shaped by this hook's `backoff`:
+    /// doubling from it (half jitter), never capped before the last retry.
+    pub fn retry_policy(&self) -> Result<RetryPolicy, RetryPolicyError> {
+        let max = self.backoff.saturating_mul(1 << self.retries.min(10));
+        RetryPolicy::doubling(self.backoff, max)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -199,7 +210,12 @@ impl Worker {
         let argv = expand(&command.argv, decided);
         let env = environment(order);
         let attempts = command.retries + 1;
-        let mut delay = command.backoff;
+        // Checked when the config was loaded; a command built in code with
+        // a zero backoff retries on the reconnect policy instead.
+        let mut backoff = command
+            .retry_policy()
+            .unwrap_or(RetryPolicy::RECONNECT)
+            .backoff();
         for attempt in 1..=attempts {
             let result = run::run(&argv, &env, command.timeout).await;
             let ok = result.succeeded();
@@ -228,9 +244,8 @@ impl Worker {
             }
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(delay) => {}
+                _ = backoff.sleep() => {}
             }
-            delay = delay.saturating_mul(2);
         }
     }
 

@@ -87,6 +87,10 @@ fn errors_name_the_file_the_key_and_the_reason() {
             "hooks.cutover.command",
         ),
         ("[hooks.rollback]\ncommand = []", "hooks.rollback.command"),
+        (
+            "[hooks.rollback]\ncommand = [\"x\"]\nbackoff = \"0s\"",
+            "hooks.rollback.backoff",
+        ),
     ];
     for (text, key) in cases {
         let error = refused(text);
