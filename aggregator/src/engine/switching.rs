@@ -55,39 +55,37 @@ impl Engine {
                     .evaluate(now)
                     .caused(format!("{} (switch back confirmed)", switch.cause))
             }
-            (true, SwitchOutcome::Failed(detail)) => {
-                let failure = SwitchFailure {
-                    epoch,
-                    at: now,
-                    detail,
-                };
-                let summary = format!(
-                    "{name}: CUTOVER FAILED: the switch to {} failed ({}); traffic stays on {}, no bake started",
+            (_, SwitchOutcome::Failed(detail)) => {
+                let (candidate, stable) = (
                     color_name(deployment.life.candidate()),
-                    failure.detail,
-                    color_name(deployment.life.stable())
+                    color_name(deployment.life.stable()),
                 );
-                let cause = format!("cutover_failed: {}", failure.detail);
-                deployment.life.move_to_pre_cutover(Some(failure));
-                deployment
-                    .evaluate(now)
-                    .caused(cause)
-                    .alerting(Severity::Critical, summary)
-            }
-            (false, SwitchOutcome::Failed(detail)) => {
+                let (summary, rule) = if cutover {
+                    (
+                        format!(
+                            "{name}: CUTOVER FAILED: the switch to {candidate} failed ({detail}); traffic stays on {stable}, no bake started"
+                        ),
+                        "cutover_failed",
+                    )
+                } else {
+                    (
+                        format!(
+                            "{name}: ROLLBACK FAILED: the switch back to {stable} failed ({detail}); traffic may still be on {candidate}: run `greenlight rollback {name}` or deploy/switch-traffic --force"
+                        ),
+                        "rollback_failed",
+                    )
+                };
+                let cause = format!("{rule}: {detail}");
                 let failure = SwitchFailure {
                     epoch,
                     at: now,
                     detail,
                 };
-                let summary = format!(
-                    "{name}: ROLLBACK FAILED: the switch back to {} failed ({}); traffic may still be on {}: run `greenlight rollback {name}` or deploy/switch-traffic --force",
-                    color_name(deployment.life.stable()),
-                    failure.detail,
-                    color_name(deployment.life.candidate())
-                );
-                let cause = format!("rollback_failed: {}", failure.detail);
-                deployment.life.move_to_rollback_failed(failure);
+                if cutover {
+                    deployment.life.move_to_pre_cutover(Some(failure));
+                } else {
+                    deployment.life.move_to_rollback_failed(failure);
+                }
                 deployment
                     .evaluate(now)
                     .caused(cause)
@@ -183,16 +181,15 @@ impl Deployment {
             // Back to the standby after a bake passed: a rollback by hand.
             self.life.reopen_verified();
         }
-        if on == self.life.candidate() {
+        let moved = if on == self.life.candidate() {
             self.start_bake(now, true);
-            self.evaluate(now)
-                .caused(format!("{cause}: bake armed"))
-                .alerting(severity, summary)
+            "bake armed".to_string()
         } else {
             self.finish_rollback(now);
-            self.evaluate(now)
-                .caused(format!("{cause}: traffic is back on {}", color_name(on)))
-                .alerting(severity, summary)
-        }
+            format!("traffic is back on {}", color_name(on))
+        };
+        self.evaluate(now)
+            .caused(format!("{cause}: {moved}"))
+            .alerting(severity, summary)
     }
 }

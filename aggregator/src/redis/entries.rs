@@ -62,7 +62,6 @@ pub(super) fn prepare(
             }
         }
         Publication::Hook(outcome) => hook(&mut pipe, outcome, limits.cap),
-        Publication::Alert(alert) => self::alert(&mut pipe, alert, limits.cap),
         Publication::Gap {
             deployment,
             from,

@@ -27,7 +27,7 @@ pub use publisher::{QUEUE, RedisPublisher};
 
 use std::time::SystemTime;
 
-use crate::engine::{Alert, Outputs};
+use crate::engine::Outputs;
 use crate::hooks::HookOutcome;
 
 /// What goes to Redis, in the order it happened.
@@ -37,8 +37,6 @@ pub enum Publication {
     Engine(Outputs),
     /// One attempt of a cutover or rollback hook.
     Hook(HookOutcome),
-    /// An alert raised outside the engine (a hook that failed).
-    Alert(Alert),
     /// Something that should be in Redis and is not: a history entry of
     /// kind `gap` says so (e.g. batches dropped because the queue was full).
     Gap {
