@@ -12,6 +12,7 @@ mod bake;
 mod deploy_configs;
 mod frozen_across_deadline;
 mod hooks;
+mod hostile_input;
 mod module_cycles;
 mod postgres_down;
 mod ready;

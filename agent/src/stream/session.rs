@@ -219,6 +219,16 @@ fn rejected(reject: Reject, outbox: &SharedOutbox) {
         RejectReason::UnexpectedHello => {
             warn!(detail = %reject.detail, "the aggregator saw a second Hello on this stream");
         }
+        RejectReason::RateLimited => {
+            // An honest agent meets this only with a very short interval
+            // or a replay larger than the aggregator's `limits.report_burst`.
+            warn!(
+                sequence,
+                detail = %reject.detail,
+                "the aggregator refused a report: more than it takes per second from one agent; it is dropped"
+            );
+            outbox.lock().remove(sequence);
+        }
         RejectReason::Unspecified => {
             warn!(sequence, detail = %reject.detail, "the aggregator rejected a report; it is dropped");
             outbox.lock().remove(sequence);

@@ -17,6 +17,13 @@ pub struct Limits {
     pub max_watch_streams: usize,
     /// On SIGTERM, how long publishing and hooks get to drain.
     pub shutdown_grace: Duration,
+    /// The largest gRPC message decoded; beyond it RESOURCE_EXHAUSTED.
+    pub max_message_bytes: usize,
+    /// Sustained reports per second one agent stream may send.
+    pub max_reports_per_second: u32,
+    /// Reports one stream may send at once (a replay after a reconnect:
+    /// at least the agent's `buffer_reports`, 600 by default).
+    pub report_burst: u32,
 }
 
 impl Default for Limits {
@@ -25,6 +32,9 @@ impl Default for Limits {
             max_agent_streams: 1000,
             max_watch_streams: 1000,
             shutdown_grace: Duration::from_secs(5),
+            max_message_bytes: greenlight_proto::limits::DEFAULT_MAX_MESSAGE_BYTES,
+            max_reports_per_second: 20,
+            report_burst: 1000,
         }
     }
 }
@@ -37,6 +47,9 @@ pub(super) struct RawLimits {
     max_watch_streams: Option<usize>,
     #[serde(default, with = "humantime_serde")]
     shutdown_grace: Option<Duration>,
+    max_message_bytes: Option<usize>,
+    max_reports_per_second: Option<u32>,
+    report_burst: Option<u32>,
 }
 
 impl RawLimits {
@@ -72,6 +85,21 @@ impl RawLimits {
                 defaults.max_watch_streams,
             )?,
             shutdown_grace,
+            max_message_bytes: cap(
+                "max_message_bytes",
+                self.max_message_bytes,
+                defaults.max_message_bytes,
+            )?,
+            max_reports_per_second: cap(
+                "max_reports_per_second",
+                self.max_reports_per_second.map(|n| n as usize),
+                defaults.max_reports_per_second as usize,
+            )? as u32,
+            report_burst: cap(
+                "report_burst",
+                self.report_burst.map(|n| n as usize),
+                defaults.report_burst as usize,
+            )? as u32,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! since when each of its checks has been failing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use greenlight_proto::time::from_timestamp;
@@ -9,6 +10,7 @@ use greenlight_proto::v1::{CheckResult, CheckStatus, Color, Report};
 
 use super::agent_clock::ClockOffset;
 use super::report_check::{malformed, refuse_unknown_values};
+use super::report_limits::check_ranges;
 use super::traffic::{Counters, TrafficWindow};
 
 /// Identity of an agent within one deployment.
@@ -24,7 +26,8 @@ pub struct AgentKey {
 pub struct AgentIdentity {
     pub agent_version: String,
     pub backend_version: String,
-    pub run_id: String,
+    /// Shared with the saved state, which lists every run's sequence.
+    pub run_id: Arc<str>,
     /// How often it promised to report; staleness is counted in these.
     pub interval: Duration,
 }
@@ -71,6 +74,9 @@ pub struct AgentState {
     pub failing: BTreeMap<String, Failing>,
     /// Its backend's traffic over the rules' window.
     pub traffic: TrafficWindow,
+    /// Its key, hashed once: the verdict's signature names every agent on
+    /// every report.
+    pub key_hash: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,8 +99,11 @@ pub fn is_failing(check: &CheckResult) -> bool {
 }
 
 impl AgentState {
-    pub fn new(identity: AgentIdentity, connection: u64, now: SystemTime) -> Self {
+    pub fn new(key: &AgentKey, identity: AgentIdentity, connection: u64, now: SystemTime) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::hash::Hash::hash(key, &mut hasher);
         AgentState {
+            key_hash: std::hash::Hasher::finish(&hasher),
             identity,
             connection,
             connected: true,
@@ -136,6 +145,10 @@ impl AgentState {
         let outcome = self.check(&report);
         if outcome != ReportOutcome::Accepted {
             return (outcome, 0);
+        }
+        let previous = self.latest.as_ref().and_then(|last| last.traffic.as_ref());
+        if let Err(problem) = check_ranges(&mut report, previous) {
+            return (ReportOutcome::Invalid(problem), 0);
         }
         let refused = refuse_unknown_values(&mut report);
         let agents_time = report

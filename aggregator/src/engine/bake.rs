@@ -8,7 +8,7 @@ use greenlight_proto::names::color_name;
 use greenlight_proto::v1::Color;
 
 use super::agent::{AgentKey, AgentState};
-use super::finding::{Finding, Rule};
+use super::finding::{Finding, Rule, Text};
 use super::readiness::{color_is_healthy, judge_freshness};
 use super::settings::DeploymentSettings;
 use super::traffic_rules::TrafficRules;
@@ -107,7 +107,8 @@ impl Bake<'_> {
         if in_grace {
             for mut finding in missing {
                 finding.rule = Rule::Restoring;
-                finding.text = format!("waiting for agents after a restart ({})", finding.text);
+                finding.text =
+                    format!("waiting for agents after a restart ({})", finding.text).into();
                 found.info.push(finding);
             }
         } else {
@@ -163,13 +164,15 @@ impl Bake<'_> {
                     finding.text = format!(
                         "database unreachable in {} reports in a row: {error}",
                         failing.reports
-                    );
+                    )
+                    .into();
                     found.triggers.push(finding);
                 } else {
                     finding.text = format!(
                         "failing in {} of {limit} reports before database_lost: {error}",
                         failing.reports
-                    );
+                    )
+                    .into();
                     found.info.push(finding);
                 }
                 continue;
@@ -181,13 +184,15 @@ impl Bake<'_> {
                 finding.text = format!(
                     "failing continuously for {:.0} s, more than {limit:.0} s: {error}",
                     for_time.as_secs_f64()
-                );
+                )
+                .into();
                 found.triggers.push(finding);
             } else {
                 finding.text = format!(
                     "failing for {:.0} s of the {limit:.0} s allowed: {error}",
                     for_time.as_secs_f64()
-                );
+                )
+                .into();
                 found.info.push(finding);
             }
         }
@@ -217,7 +222,8 @@ impl Bake<'_> {
                 color_name(self.stable),
                 finding.check,
                 finding.text
-            );
+            )
+            .into();
             found.holds.push(finding);
         }
     }
@@ -298,12 +304,11 @@ impl Bake<'_> {
                 Finding::new(
                     Rule::BakeWindow,
                     self.candidate,
-                    format!(
-                        "baking: {:.0} s left of {:.0} s, {} requests served so far",
-                        left.as_secs_f64(),
-                        settings.bake_for.as_secs_f64(),
-                        self.bake_requests
-                    ),
+                    Text::BakeProgress {
+                        left_seconds: left.as_secs_f64(),
+                        bake_seconds: settings.bake_for.as_secs_f64(),
+                        requests: self.bake_requests,
+                    },
                 )
                 .observed(
                     left.as_secs_f64(),

@@ -186,7 +186,7 @@ impl Deployment {
         let redeployed = self
             .agents
             .iter()
-            .any(|(key, agent)| key.color == candidate && !runs.contains(&agent.identity.run_id));
+            .any(|(key, agent)| key.color == candidate && !runs.contains(&*agent.identity.run_id));
         if redeployed {
             self.life.move_to_pre_cutover(None);
             self.candidate_healthy_since = None;
@@ -208,7 +208,7 @@ impl Deployment {
         }
         let cause = self
             .life
-            .transitions
+            .transitions()
             .iter()
             .rev()
             .find(|t| t.to() == Phase::RolledBack)

@@ -96,12 +96,12 @@ impl Engine {
         let (key, identity) = hello::validate_hello(hello)?;
         self.step(now);
         let deployment = self.deployment_mut(&key.deployment, now);
-        let restored = deployment.restored_sequences.remove(&identity.run_id);
+        let restored = deployment.restored_sequences.remove(&*identity.run_id);
         let agent = deployment
             .agents
             .entry(key.clone())
             .and_modify(|agent| agent.reconnect(identity.clone(), connection, now))
-            .or_insert_with(|| AgentState::new(identity, connection, now));
+            .or_insert_with(|| AgentState::new(&key, identity, connection, now));
         if let Some(sequence) = restored {
             // Saved before a restart: what it had sent is not taken twice.
             agent.last_sequence = agent.last_sequence.max(sequence);
@@ -147,7 +147,7 @@ impl Engine {
         let newest = agent.traffic.last_increment();
         if let Some(bake) = deployment.life.baking_mut() {
             if key.color == candidate {
-                bake.requests += added;
+                bake.requests = bake.requests.saturating_add(added);
             } else {
                 bake.stable_seen = true;
             }

@@ -298,7 +298,7 @@ impl Deployment {
         self.agents
             .iter()
             .filter(|(key, _)| key.color == color)
-            .map(|(_, agent)| agent.identity.run_id.clone())
+            .map(|(_, agent)| agent.identity.run_id.to_string())
             .collect()
     }
 }

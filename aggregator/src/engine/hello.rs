@@ -6,6 +6,7 @@ use std::time::Duration;
 use greenlight_proto::v1::{Color, Hello};
 
 use super::agent::{AgentIdentity, AgentKey};
+use super::report_limits::name_problem;
 
 /// The interval assumed when an agent does not say (DESIGN: default 1 s).
 pub const DEFAULT_REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -65,6 +66,16 @@ pub fn validate_hello(hello: &Hello) -> Result<(AgentKey, AgentIdentity), HelloE
     if hello.instance_id.len() > 200 {
         return Err(invalid("hello.instance_id", "longer than 200 characters"));
     }
+    for (field, value) in [
+        ("hello.instance_id", &hello.instance_id),
+        ("hello.agent_version", &hello.agent_version),
+        ("hello.backend_version", &hello.backend_version),
+        ("hello.run_id", &hello.run_id),
+    ] {
+        if let Some(problem) = name_problem(value) {
+            return Err(invalid(field, problem));
+        }
+    }
     let interval = match hello.report_interval_ms {
         0 => DEFAULT_REPORT_INTERVAL,
         ms => Duration::from_millis(u64::from(ms)),
@@ -83,7 +94,7 @@ pub fn validate_hello(hello: &Hello) -> Result<(AgentKey, AgentIdentity), HelloE
     let identity = AgentIdentity {
         agent_version: hello.agent_version.clone(),
         backend_version: hello.backend_version.clone(),
-        run_id: hello.run_id.clone(),
+        run_id: hello.run_id.as_str().into(),
         interval,
     };
     Ok((key, identity))
@@ -112,12 +123,18 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         type Spoil = fn(&mut Hello);
-        let cases: [(Spoil, &str); 5] = [
+        let cases: [(Spoil, &str); 8] = [
             (|h| h.deployment.clear(), "hello.deployment"),
             (|h| h.deployment = "esca shop".into(), "hello.deployment"),
             (|h| h.color = Color::Unspecified as i32, "hello.color"),
             (|h| h.color = 7, "hello.color"),
             (|h| h.instance_id = " ".into(), "hello.instance_id"),
+            (|h| h.instance_id = "green\n1".into(), "hello.instance_id"),
+            (|h| h.run_id = "r".repeat(129), "hello.run_id"),
+            (
+                |h| h.agent_version = "0.1\u{7}".into(),
+                "hello.agent_version",
+            ),
         ];
         for (spoil, field) in cases {
             let mut bad = hello();

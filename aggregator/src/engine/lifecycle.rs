@@ -4,12 +4,14 @@
 //! restart.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use greenlight_proto::names::other_color;
 use greenlight_proto::time::to_timestamp;
 use greenlight_proto::v1::{Action, Color, Phase, Transition};
 
+use super::saved::SavedTransition;
 use super::stage::{Baking, PreCutover, Settled, Stage, SwitchFailure, Switching};
 
 /// Transitions kept (and shown in verdicts, newest last).
@@ -23,7 +25,10 @@ pub struct Lifecycle {
     /// The known-good side: where a rollback goes.
     stable: Color,
     pub paused: Option<String>,
-    pub transitions: VecDeque<Transition>,
+    transitions: VecDeque<Transition>,
+    /// The transitions as saved, rebuilt on each transition (rare) rather
+    /// than on each save (every candidate report of a bake).
+    saved_transitions: Arc<[SavedTransition]>,
     /// The last action decided, with its epoch: never decided twice.
     pub last_action: Option<(Action, u64)>,
     /// Until then, agents that are absent or stale are not missing data:
@@ -39,6 +44,7 @@ impl Lifecycle {
             stable: live,
             paused: None,
             transitions: VecDeque::new(),
+            saved_transitions: Arc::from([]),
             last_action: None,
             grace_until: None,
         }
@@ -169,6 +175,21 @@ impl Lifecycle {
         while self.transitions.len() > KEPT_TRANSITIONS {
             self.transitions.pop_front();
         }
+        self.saved_transitions = self.transitions.iter().map(SavedTransition::of).collect();
+    }
+
+    pub fn transitions(&self) -> &VecDeque<Transition> {
+        &self.transitions
+    }
+
+    /// Puts restored transitions back.
+    pub fn set_transitions(&mut self, transitions: VecDeque<Transition>) {
+        self.transitions = transitions;
+        self.saved_transitions = self.transitions.iter().map(SavedTransition::of).collect();
+    }
+
+    pub fn saved_transitions(&self) -> Arc<[SavedTransition]> {
+        self.saved_transitions.clone()
     }
 }
 

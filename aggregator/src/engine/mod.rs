@@ -6,8 +6,9 @@
 //!
 //! # Layout
 //! - `core`: the [`Engine`]: events in, commits of new epochs out.
-//! - `agent`, `agent_clock`, `report_check`, `hello`: one agent, its clock
-//!   mapped onto ours, checking what it sends.
+//! - `agent`, `agent_clock`, `report_check`, `report_limits`, `hello`: one
+//!   agent, its clock mapped onto ours, checking what it sends (known
+//!   values, ranges and lengths: docs/protocol.md).
 //! - `stage`, `lifecycle`: the stages of one deployment, as types, and
 //!   their transitions.
 //! - `deployment`, `readiness`: evaluating a deployment; before cutover, is
@@ -38,6 +39,7 @@ mod persist;
 mod persist_v1;
 mod readiness;
 mod report_check;
+mod report_limits;
 mod saved;
 mod settings;
 mod severity;

@@ -4,11 +4,13 @@
 //! not count a replayed report twice. Versioned: what older aggregators
 //! wrote (version 1, see `persist_v1`) still restores.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use greenlight_proto::names::{parse_phase, phase_name};
-use greenlight_proto::time::{from_timestamp, to_timestamp};
+use greenlight_proto::time::to_timestamp;
 use greenlight_proto::v1::{Action, Transition};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -16,8 +18,7 @@ use super::deployment::Deployment;
 use super::lifecycle::Lifecycle;
 use super::persist_v1::SavedStateV1;
 use super::saved::{
-    RestoreError, SavedAction, SavedActionKind, SavedColor, SavedHysteresis, SavedState,
-    SavedTransition, VERSION,
+    RestoreError, SavedAction, SavedActionKind, SavedColor, SavedHysteresis, SavedState, VERSION,
 };
 use super::stage::millis::{from_ms, to_ms};
 
@@ -54,7 +55,7 @@ impl SavedState {
             epoch: deployment.epoch,
             stable: SavedColor::of(life.stable()),
             stage: life.stage().clone(),
-            phase: phase_name(life.phase).into(),
+            phase: Cow::Borrowed(phase_name(life.phase)),
             candidate_healthy_since_ms: deployment.candidate_healthy_since.map(to_ms),
             paused: life.paused.clone(),
             last_action: life.last_action.and_then(|(action, epoch)| {
@@ -65,7 +66,7 @@ impl SavedState {
                 };
                 Some(SavedAction { action, epoch })
             }),
-            transitions: life.transitions.iter().map(save_transition).collect(),
+            transitions: life.saved_transitions(),
             baseline: traffic.baseline,
             hysteresis: life.stage().baking().map(|_| SavedHysteresis {
                 error_ratio: traffic.error_ratio,
@@ -80,7 +81,7 @@ impl SavedState {
                     deployment
                         .restored_sequences
                         .iter()
-                        .map(|(run, sequence)| (run.clone(), *sequence)),
+                        .map(|(run, sequence)| (Arc::from(run.as_str()), *sequence)),
                 )
                 .collect(),
         }
@@ -109,7 +110,7 @@ impl SavedState {
             (action, saved.epoch)
         });
         let mut transitions = VecDeque::new();
-        for saved in &self.transitions {
+        for saved in self.transitions.iter() {
             let mut transition = Transition {
                 at: Some(to_timestamp(from_ms(saved.at_ms))),
                 cause: saved.cause.clone(),
@@ -120,7 +121,7 @@ impl SavedState {
             transition.set_to(parse_phase(&saved.to).ok_or_else(|| bad("phase", &saved.to))?);
             transitions.push_back(transition);
         }
-        life.transitions = transitions;
+        life.set_transitions(transitions);
         life.grace_until = Some(now + deployment.settings.restore_grace);
         deployment.life = life;
         deployment.candidate_healthy_since = self.candidate_healthy_since_ms.map(from_ms);
@@ -130,25 +131,14 @@ impl SavedState {
             deployment.traffic.latency = saved.latency;
             deployment.traffic.baseline_regression = saved.baseline_regression;
         }
-        deployment.restored_sequences = self.sequences.clone();
+        deployment.restored_sequences = self
+            .sequences
+            .iter()
+            .map(|(run, sequence)| (run.to_string(), *sequence))
+            .collect();
         deployment.epoch = self.epoch.max(epoch_floor);
         // The first verdict after a restore is a new epoch.
         deployment.signature = None;
         Ok(())
-    }
-}
-
-fn save_transition(transition: &Transition) -> SavedTransition {
-    SavedTransition {
-        from: phase_name(transition.from()).into(),
-        to: phase_name(transition.to()).into(),
-        at_ms: transition
-            .at
-            .as_ref()
-            .and_then(from_timestamp)
-            .map(to_ms)
-            .unwrap_or(0),
-        cause: transition.cause.clone(),
-        epoch: transition.epoch,
     }
 }

@@ -2,8 +2,6 @@
 //! beside optional fields. Read only, and upgraded, so an upgrade in the
 //! middle of a bake keeps the bake.
 
-use std::collections::BTreeMap;
-
 use greenlight_proto::names::parse_color;
 use serde::Deserialize;
 
@@ -85,14 +83,14 @@ impl SavedStateV1 {
             epoch: self.epoch,
             stable: SavedColor::of(stable),
             stage,
-            phase: self.phase,
+            phase: self.phase.into(),
             candidate_healthy_since_ms: None,
             paused: self.paused,
             last_action,
-            transitions: self.transitions,
+            transitions: self.transitions.into(),
             baseline: self.baseline,
             hysteresis: None,
-            sequences: BTreeMap::new(),
+            sequences: Vec::new(),
         })
     }
 }

@@ -195,7 +195,11 @@ fn agent_problems(
             .agent(&key.instance_id)
             .check(&name)
             .error(&check.error)
-            .observed(check.observed_value, &check.observed_unit, check.threshold);
+            .observed(
+                check.observed_value,
+                check.observed_unit.clone(),
+                check.threshold,
+            );
         finding.since = agent.failing.get(&name).map(|failing| failing.since);
         findings.push(finding);
     }

@@ -83,6 +83,19 @@ pub struct Settled {
 }
 
 impl Stage {
+    /// A number per stage, for the verdict's signature.
+    pub fn index(&self) -> u8 {
+        match self {
+            Stage::PreCutover(_) => 0,
+            Stage::CuttingOver(_) => 1,
+            Stage::Baking(_) => 2,
+            Stage::RollingBack(_) => 3,
+            Stage::RollbackFailed(_) => 4,
+            Stage::Verified(_) => 5,
+            Stage::RolledBack(_) => 6,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Stage::PreCutover(_) => "pre_cutover",

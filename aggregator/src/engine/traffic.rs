@@ -38,11 +38,13 @@ impl Counters {
         })
     }
 
+    /// Saturating: counters near u64::MAX from several agents add up to
+    /// the most a u64 holds, not to a panic.
     pub fn add(&mut self, other: &Counters) {
-        self.requests += other.requests;
-        self.errors += other.errors;
+        self.requests = self.requests.saturating_add(other.requests);
+        self.errors = self.errors.saturating_add(other.errors);
         self.duration_sum_seconds += other.duration_sum_seconds;
-        self.duration_count += other.duration_count;
+        self.duration_count = self.duration_count.saturating_add(other.duration_count);
     }
 
     pub fn error_ratio(&self) -> f64 {

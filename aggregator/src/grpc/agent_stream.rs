@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::report_rate::{RateSettings, ReportRate};
 use super::{StreamLimit, StreamSlot};
 use crate::engine::{AgentKey, ReportOutcome};
 use crate::hub::Hub;
@@ -24,10 +25,13 @@ use crate::hub::Hub;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// Answers waiting for a slow agent; past this the stream is backpressured.
 const OUTBOUND_QUEUE: usize = 64;
+/// How often a stream that is being rate limited says how many it refused.
+const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(10);
 
 pub struct AgentStreamService {
     hub: Arc<Hub>,
     limit: StreamLimit,
+    rate: RateSettings,
     tasks: TaskTracker,
     shutdown: CancellationToken,
 }
@@ -36,12 +40,14 @@ impl AgentStreamService {
     pub fn new(
         hub: Arc<Hub>,
         limit: StreamLimit,
+        rate: RateSettings,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         AgentStreamService {
             hub,
             limit,
+            rate,
             tasks,
             shutdown,
         }
@@ -95,13 +101,16 @@ impl AgentService for AgentStreamService {
             .await
             .map_err(|_| Status::cancelled("agent left before its Welcome"))?;
         self.tasks.spawn(serve_reports(
-            self.hub.clone(),
-            key,
-            connection,
+            Stream {
+                hub: self.hub.clone(),
+                key,
+                connection,
+                rate: ReportRate::new(self.rate, tokio::time::Instant::now()),
+                _slot: slot,
+            },
             inbound,
             outbound,
             self.shutdown.clone(),
-            slot,
         ));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
@@ -110,7 +119,8 @@ impl AgentService for AgentStreamService {
 async fn first_hello(inbound: &mut Streaming<AgentMessage>) -> Result<Hello, Status> {
     let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
         .await
-        .map_err(|_| Status::deadline_exceeded("no Hello within 10 s of opening the stream"))??;
+        .map_err(|_| Status::deadline_exceeded("no Hello within 10 s of opening the stream"))?
+        .map_err(inbound_error)?;
     match first.and_then(|message| message.body) {
         Some(AgentBody::Hello(hello)) => Ok(hello),
         Some(AgentBody::Report(_)) => Err(Status::invalid_argument(
@@ -122,16 +132,23 @@ async fn first_hello(inbound: &mut Streaming<AgentMessage>) -> Result<Hello, Sta
     }
 }
 
-#[tracing::instrument(skip_all, fields(deployment = %key.deployment, instance = %key.instance_id))]
-async fn serve_reports(
+/// What serving one agent's stream holds.
+struct Stream {
     hub: Arc<Hub>,
     key: AgentKey,
     connection: u64,
+    rate: ReportRate,
+    _slot: StreamSlot,
+}
+
+#[tracing::instrument(skip_all, fields(deployment = %stream.key.deployment, instance = %stream.key.instance_id))]
+async fn serve_reports(
+    mut stream: Stream,
     mut inbound: Streaming<AgentMessage>,
     outbound: Outbound,
     shutdown: CancellationToken,
-    _slot: StreamSlot,
 ) {
+    let mut refusals_logged = tokio::time::Instant::now();
     loop {
         let next = tokio::select! {
             _ = shutdown.cancelled() => {
@@ -143,15 +160,35 @@ async fn serve_reports(
         let answer = match next {
             Ok(Some(AgentMessage {
                 body: Some(AgentBody::Report(report)),
-            })) => answer_report(&hub, &key, report),
+            })) => {
+                let now = tokio::time::Instant::now();
+                if stream.rate.admit(now) {
+                    answer_report(&stream.hub, &stream.key, report)
+                } else {
+                    if now.duration_since(refusals_logged) >= REFUSALS_LOGGED_EVERY {
+                        refusals_logged = now;
+                        tracing::warn!(
+                            refused = stream.rate.take_refused(),
+                            "agent sends more reports than limits.max_reports_per_second allows; refused"
+                        );
+                    }
+                    rate_limited(report.sequence, &stream.rate)
+                }
+            }
+            Ok(Some(AgentMessage {
+                body: Some(AgentBody::Hello(hello)),
+            })) => second_hello(&stream.key, &hello),
             Ok(Some(_)) => reject(
                 0,
                 RejectReason::UnexpectedHello,
-                "a Hello (or an empty message) after the first message is ignored",
+                "an empty message after the Hello is ignored",
             ),
             Ok(None) => break,
             Err(status) => {
                 tracing::debug!(error = status.message(), "agent stream broke");
+                // Tell the sender why, when it is still there to read it
+                // (a message over the size limit, say).
+                let _ = outbound.send(Err(inbound_error(status))).await;
                 break;
             }
         };
@@ -159,8 +196,55 @@ async fn serve_reports(
             break;
         }
     }
+    let Stream {
+        hub,
+        key,
+        connection,
+        ..
+    } = stream;
     hub.with_engine(|engine, now| engine.disconnected(&key, connection, now));
     tracing::info!("agent disconnected");
+}
+
+/// A stream keeps its first Hello's identity for its life: another agent
+/// (or the same one under another name) needs a stream of its own.
+fn second_hello(key: &AgentKey, hello: &Hello) -> AggregatorMessage {
+    let short = |text: &str| text.chars().take(64).collect::<String>();
+    let detail = format!(
+        "this stream is {}/{}/{} for its life; a Hello for {:?}/{}/{:?} is ignored (open a stream of its own)",
+        key.deployment,
+        greenlight_proto::names::color_name(key.color),
+        key.instance_id,
+        short(&hello.deployment),
+        hello.color,
+        short(&hello.instance_id),
+    );
+    tracing::warn!(%detail, "a second Hello on an agent stream");
+    reject(0, RejectReason::UnexpectedHello, &detail)
+}
+
+fn rate_limited(sequence: u64, rate: &ReportRate) -> AggregatorMessage {
+    reject(
+        sequence,
+        RejectReason::RateLimited,
+        &format!(
+            "more reports than limits.max_reports_per_second allows from one agent; not taken; the next fits in {} ms",
+            rate.retry_after().as_millis().max(1)
+        ),
+    )
+}
+
+/// A decoding error of the agent's stream, as the agent should read it:
+/// tonic says "out of range" for a message over the size limit.
+fn inbound_error(status: Status) -> Status {
+    if status.code() == tonic::Code::OutOfRange {
+        Status::resource_exhausted(format!(
+            "{}: a message over limits.max_message_bytes ends the stream",
+            status.message()
+        ))
+    } else {
+        status
+    }
 }
 
 fn answer_report(hub: &Hub, key: &AgentKey, report: Report) -> AggregatorMessage {

@@ -3,6 +3,7 @@
 
 mod agent_stream;
 mod limits;
+mod report_rate;
 mod server;
 mod verdict_service;
 

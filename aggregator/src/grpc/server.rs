@@ -10,13 +10,11 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::report_rate::RateSettings;
 use super::{AgentStreamService, StreamLimit, VerdictApi};
 use crate::config::Limits;
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
-
-/// Reports are small; anything bigger is a broken or hostile client.
-const MAX_MESSAGE_BYTES: usize = 1 << 20;
 
 pub async fn serve(
     listener: TcpListener,
@@ -40,16 +38,22 @@ pub async fn serve(
         "verdict watch streams",
         "limits.max_watch_streams",
     );
+    let rate = RateSettings {
+        per_second: limits.max_reports_per_second,
+        burst: limits.report_burst,
+    };
+    // Reports are small; anything bigger is a broken or hostile client.
     let agents = AgentServiceServer::new(AgentStreamService::new(
         hub.clone(),
         agent_limit,
+        rate,
         tasks.clone(),
         shutdown.clone(),
     ))
-    .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    .max_decoding_message_size(limits.max_message_bytes);
     let verdicts =
         VerdictServiceServer::new(VerdictApi::new(hub, watch_limit, tasks, shutdown.clone()))
-            .max_decoding_message_size(MAX_MESSAGE_BYTES);
+            .max_decoding_message_size(limits.max_message_bytes);
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .concurrency_limit_per_connection(256)
