@@ -43,6 +43,8 @@
 //!   check's timeout.
 //! - `runner`: each check on its own schedule, its newest result in a
 //!   `watch`.
+//! - `histogram`: how long each check's runs take, in Prometheus's bucket
+//!   shape: written by the check's runner, read by `face`'s `/metrics`.
 //! - `reporter`: the report loop, one numbered `Report` per round from
 //!   the newest results, sent as soon as the round's checks are in.
 //! - `grid`: the time grid checks and reports share; `alarm` wakes the
@@ -64,6 +66,7 @@ mod error_text;
 mod face;
 mod grid;
 mod heap;
+mod histogram;
 mod probe;
 mod reporter;
 mod runner;

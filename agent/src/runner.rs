@@ -22,8 +22,8 @@ use tracing::{info, warn};
 
 use crate::alarm::Alarm;
 use crate::config::Schedule;
-use crate::face::Histogram;
 use crate::grid::Grid;
+use crate::histogram::Histogram;
 use crate::probe::{Observation, Probe};
 
 /// The newest result of one check.

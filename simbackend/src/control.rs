@@ -1,6 +1,6 @@
 //! `/control`: how a test flips the fault switches of a running backend.
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::{Switches, SwitchesPatch};
 use axum::Json;
 use axum::body::Bytes;

@@ -1,6 +1,6 @@
 //! `/health` and `/health/detailed`, in the shapes the guide's scripts read.
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -11,7 +11,8 @@
 //! - [`config`]: [`SimConfig`], who this backend says it is.
 //! - [`switches`]: [`Switches`], the fault switches, and [`SwitchesPatch`],
 //!   a validated partial update from `PUT /control`.
-//! - `server`: [`serve`], the router, shared state and graceful shutdown.
+//! - `server`: [`serve`], the router and graceful shutdown.
+//! - `shared`: the state every handler sees: config, switches, metrics.
 //! - `health`: `/health` and `/health/detailed` in the guide's JSON shapes.
 //! - `work`: `GET /` and `GET /api/{*rest}`, the requests that count as traffic.
 //! - `control`: `GET`/`PUT /control`.
@@ -30,6 +31,7 @@ mod health;
 mod metrics;
 mod self_load;
 mod server;
+mod shared;
 mod websocket;
 mod work;
 

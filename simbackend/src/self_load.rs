@@ -1,7 +1,7 @@
 //! Traffic a backend sends to itself, so `/metrics` moves without an outside
 //! load generator. It only ever targets this backend's own listener.
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
-//! The router, the state every handler shares, and graceful shutdown.
+//! The router and graceful shutdown.
 
 use crate::metrics::{self, Metrics};
+use crate::shared::Shared;
 use crate::{COLOR_HEADER, SimConfig, Switches, control, health, self_load, websocket, work};
 use anyhow::Context as _;
 use axum::http::{HeaderName, HeaderValue, header};
@@ -16,26 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 /// How long in-flight requests may take to finish once shutdown starts.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
-
-/// What every handler of one backend sees.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: SimConfig,
-    /// Latest switch values; `watch` because readers only need the newest.
-    pub(crate) switches: watch::Sender<Switches>,
-    pub(crate) metrics: Arc<Metrics>,
-    /// Origin of `/health`'s `uptime`.
-    pub(crate) started: Instant,
-    /// Lets long-lived work (WebSocket sessions, injected latency) end
-    /// promptly when the server stops.
-    pub(crate) shutdown: CancellationToken,
-}
-
-impl Shared {
-    pub(crate) fn switches(&self) -> Switches {
-        self.switches.borrow().clone()
-    }
-}
 
 /// Serves until `shutdown` is cancelled. Returns when the server stopped.
 ///

@@ -2,7 +2,7 @@
 //! to talk to, and `websocket_connections` has something to count.
 
 use crate::metrics::WebSocketGuard;
-use crate::server::Shared;
+use crate::shared::Shared;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::StatusCode;

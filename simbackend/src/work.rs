@@ -1,7 +1,7 @@
 //! Work requests: `GET /` and `GET /api/{*rest}`, the only traffic counted in
 //! `/metrics`, so the switches show up in the error rate and latency.
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -38,40 +38,11 @@ fn no_two_modules_import_each_other() {
         "found only {crates} crates under {}",
         root.display()
     );
-    let new: Vec<&String> = report
-        .iter()
-        .filter(|cycle| !KNOWN.iter().any(|known| first_line(cycle) == *known))
-        .collect();
-    let gone: Vec<&&str> = KNOWN
-        .iter()
-        .filter(|known| !report.iter().any(|cycle| first_line(cycle) == **known))
-        .collect();
     assert!(
-        new.is_empty(),
+        report.is_empty(),
         "import cycles between modules (no two modules may import each other):\n{}",
-        new.iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
+        report.join("\n")
     );
-    assert!(
-        gone.is_empty(),
-        "these known cycles are gone: remove them from KNOWN: {gone:?}"
-    );
-}
-
-/// Cycles that existed when this test was written (issue 9), each still to
-/// be broken: the test fails on any other, and on one of these once it is
-/// gone, so the list only shrinks.
-const KNOWN: &[&str] = &[
-    "agent (lib): config::validate -> config::validate_checks -> config::validate",
-    "agent (lib): face -> runner -> face",
-    "aggregator (lib): redis::entries -> redis::written -> redis::entries",
-    "simbackend (lib): control -> server -> control",
-];
-
-fn first_line(cycle: &str) -> &str {
-    cycle.lines().next().unwrap_or_default().trim()
 }
 
 /// The `members = [..]` of the workspace's Cargo.toml.

@@ -7,6 +7,7 @@ mod check_settings;
 mod error;
 mod load;
 mod settings;
+mod url_setting;
 mod validate;
 mod validate_checks;
 

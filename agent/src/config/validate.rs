@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 
 use greenlight_proto::names::parse_color;
-use url::Url;
 
 use super::settings::AgentSettings;
+use super::url_setting::parse_url;
 use super::validate_checks::validate_checks;
 use super::{AgentConfig, ConfigError, Schedule};
 
@@ -106,42 +106,6 @@ impl AgentSettings {
             checks,
         })
     }
-}
-
-/// Parses `text` as a URL whose scheme is one of `schemes`.
-pub(super) fn parse_url(key: &str, text: &str, schemes: &[&str]) -> Result<Url, ConfigError> {
-    if text.trim().is_empty() {
-        return Err(ConfigError::key(
-            key,
-            format!("required but missing: a {}:// URL", schemes[0]),
-        ));
-    }
-    let url = Url::parse(text).map_err(|err| ConfigError::key(key, err.to_string()))?;
-    if !schemes.contains(&url.scheme()) {
-        let reason = format!(
-            "scheme \"{}\" is not supported here; use {}",
-            url.scheme(),
-            schemes
-                .iter()
-                .map(|scheme| format!("{scheme}://"))
-                .collect::<Vec<_>>()
-                .join(" or ")
-        );
-        return Err(ConfigError::key(key, reason));
-    }
-    if url.scheme() != "unix" && url.scheme() != "redis+unix" && url.host_str().is_none() {
-        return Err(ConfigError::key(key, "the URL has no host"));
-    }
-    Ok(url)
-}
-
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the Prometheus data model's names.
-pub(super) fn is_metric_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_' || first == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }
 
 /// This host's name, for the default instance id.

@@ -3,7 +3,7 @@
 
 use super::check_settings::ScheduleSettings;
 use super::settings::{ChecksSettings, ProcessSettings, TrafficSettings};
-use super::validate::{is_metric_name, parse_url};
+use super::url_setting::parse_url;
 use super::{
     CheckConfig, CheckTarget, ConfigError, HttpCheck, PostgresCheck, ProcessCheck, ProcessLocator,
     RedisCheck, Schedule, TrafficCheck,
@@ -244,4 +244,13 @@ fn process_target(process: ProcessSettings) -> Result<ProcessCheck, ConfigError>
         max_cpu_ratio: process.max_cpu_ratio,
         max_resident_memory_bytes: process.max_resident_memory_bytes,
     })
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`, the Prometheus data model's names.
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_' || first == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use greenlight_proto::v1::CheckStatus;
 
 use super::Snapshot;
-use super::histogram::{BOUNDS, HistogramSnapshot};
+use crate::histogram::{BOUNDS, HistogramSnapshot};
 
 /// Content type of the text exposition format.
 pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -130,7 +130,8 @@ mod tests {
     use greenlight_proto::v1::CheckKind;
 
     use super::*;
-    use crate::face::{Histogram, Identity};
+    use crate::face::Identity;
+    use crate::histogram::Histogram;
     use crate::probe::{Observation, failed, passed};
     use crate::runner::Latest;
 

@@ -6,7 +6,6 @@
 
 mod detail;
 mod health;
-mod histogram;
 mod metrics;
 
 use std::convert::Infallible;
@@ -26,7 +25,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-pub(crate) use self::histogram::Histogram;
 use crate::outbox::SharedOutbox;
 use crate::runner::{CheckHandle, Latest};
 use crate::stream::StreamStatus;

@@ -2,6 +2,7 @@
 //! reader sees a batch whole or not at all. Each verdict goes to its key
 //! (with a TTL), channel and history stream; each action, alert, hook
 //! attempt and gap to the history stream; each saved state to its key.
+//! And what each refresh writes again, from what [`Written`] remembers.
 
 use std::time::SystemTime;
 
@@ -11,7 +12,7 @@ use greenlight_proto::time::rfc3339;
 use redis::streams::StreamMaxlen;
 
 use super::written::Written;
-use super::{Publication, history_stream, verdict_channel, verdict_key};
+use super::{Publication, history_stream, state_key, verdict_channel, verdict_key};
 use crate::config::RedisSettings;
 use crate::engine::{Alert, Outputs};
 use crate::hooks::HookOutcome;
@@ -57,7 +58,7 @@ pub(super) fn prepare(
             engine_step(&mut pipe, batch, limits, written);
             for (name, state) in &batch.states {
                 let json = serde_json::to_string(state).unwrap_or_default();
-                Written::write_state(&mut pipe, name, &json);
+                saved_state(&mut pipe, name, &json);
                 states.push((name.clone(), json));
             }
         }
@@ -159,6 +160,45 @@ fn alert(pipe: &mut redis::Pipeline, alert: &Alert, cap: StreamMaxlen) {
     .ignore();
 }
 
+/// The refresh: every gap not yet noted, then every verdict and state
+/// written again. `None` when nothing was written yet.
+pub(super) fn reassertion(written: &Written, limits: Limits) -> Option<Prepared> {
+    if written.is_empty() {
+        return None;
+    }
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    for gap in written.unwritten_gaps() {
+        let what = gap.what();
+        self::gap(
+            &mut pipe,
+            limits.cap,
+            &gap.deployment,
+            gap.from,
+            gap.to,
+            &what,
+        );
+    }
+    for (name, json) in written.verdicts() {
+        pipe.set_ex(verdict_key(name), json, limits.ttl_seconds)
+            .ignore();
+    }
+    let mut states = Vec::new();
+    for (name, json) in written.states() {
+        saved_state(&mut pipe, name, json);
+        states.push((name.to_string(), json.to_string()));
+    }
+    Some(Prepared { pipe, states })
+}
+
+/// Writes a state key and asks whether it existed before (one reply per
+/// state, in order), in the same MULTI so nothing comes between.
+fn saved_state(pipe: &mut redis::Pipeline, deployment: &str, json: &str) {
+    let key = state_key(deployment);
+    pipe.exists(&key);
+    pipe.set(&key, json).ignore();
+}
+
 /// A `kind=gap` history entry: from and to in RFC 3339, and what is missing.
 pub(super) fn gap(
     pipe: &mut redis::Pipeline,
@@ -180,4 +220,37 @@ pub(super) fn gap(
         ],
     )
     .ignore();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn at(seconds: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + seconds)
+    }
+
+    fn state(name: &str, json: &str) -> Vec<(String, String)> {
+        vec![(name.to_string(), json.to_string())]
+    }
+
+    #[test]
+    fn the_reassertion_carries_the_latest_of_each() {
+        let limits = Limits {
+            ttl_seconds: 15,
+            cap: StreamMaxlen::Approx(100),
+        };
+        let mut written = Written::default();
+        assert!(
+            reassertion(&written, limits).is_none(),
+            "nothing written yet"
+        );
+        written.verdict("shop", "{\"epoch\":1}".into());
+        written.confirmed(state("shop", "{\"epoch\":1}"), &[false], at(0));
+        written.confirmed(state("shop", "{\"epoch\":2}"), &[true], at(1));
+        let prepared = reassertion(&written, limits).expect("something to re-assert");
+        assert_eq!(prepared.states, state("shop", "{\"epoch\":2}"));
+    }
 }

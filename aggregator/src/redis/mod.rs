@@ -13,9 +13,10 @@
 //!
 //! - `publisher`: [`RedisPublisher`], the task that writes publications in
 //!   order, retrying while Redis is away.
-//! - `entries`: what each publication writes, as one MULTI/EXEC.
-//! - `written`: the latest verdict and state written per deployment,
-//!   re-asserted on every refresh and checked for loss.
+//! - `entries`: what each publication writes, as one MULTI/EXEC, and what
+//!   each refresh writes again.
+//! - `written`: the latest verdict and state written per deployment, kept
+//!   for the refresh, and the losses found (gaps).
 //! - `restore`: [`load_states`], reading the saved states at start-up.
 
 mod entries;

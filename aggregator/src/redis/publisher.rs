@@ -153,7 +153,8 @@ impl RedisPublisher {
     /// Writes every deployment's latest verdict and state again (and any
     /// gap not yet noted); `false` when Redis did not answer.
     async fn reassert(&mut self, connection: &mut ConnectionManager) -> bool {
-        let Some(Prepared { pipe, states }) = self.written.reassertion(self.limits) else {
+        let Some(Prepared { pipe, states }) = entries::reassertion(&self.written, self.limits)
+        else {
             return true;
         };
         let noting = self.written.unwritten_gaps().len();

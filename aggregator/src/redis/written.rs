@@ -9,8 +9,7 @@ use std::time::SystemTime;
 
 use greenlight_proto::time::rfc3339;
 
-use super::entries::{self, Limits, Prepared};
-use super::{state_key, verdict_key};
+use super::state_key;
 
 #[derive(Debug, Default)]
 pub(super) struct Written {
@@ -54,43 +53,24 @@ impl Written {
         self.verdicts.insert(deployment.to_string(), json);
     }
 
-    /// Writes a state key and asks whether it existed before (one reply
-    /// per state, in order), in the same MULTI so nothing comes between.
-    pub(super) fn write_state(pipe: &mut redis::Pipeline, deployment: &str, json: &str) {
-        let key = state_key(deployment);
-        pipe.exists(&key);
-        pipe.set(&key, json).ignore();
+    /// Nothing written yet, and no gap waiting to be noted: a refresh has
+    /// nothing to do.
+    pub(super) fn is_empty(&self) -> bool {
+        self.verdicts.is_empty() && self.states.is_empty() && self.unwritten_gaps.is_empty()
     }
 
-    /// The refresh: every gap not yet noted, then every verdict and state
-    /// written again. `None` when nothing was written yet.
-    pub(super) fn reassertion(&self, limits: Limits) -> Option<Prepared> {
-        if self.verdicts.is_empty() && self.states.is_empty() && self.unwritten_gaps.is_empty() {
-            return None;
-        }
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        for gap in &self.unwritten_gaps {
-            let what = gap.what();
-            entries::gap(
-                &mut pipe,
-                limits.cap,
-                &gap.deployment,
-                gap.from,
-                gap.to,
-                &what,
-            );
-        }
-        for (name, json) in &self.verdicts {
-            pipe.set_ex(verdict_key(name), json, limits.ttl_seconds)
-                .ignore();
-        }
-        let mut states = Vec::new();
-        for (name, state) in &self.states {
-            Written::write_state(&mut pipe, name, &state.json);
-            states.push((name.clone(), state.json.clone()));
-        }
-        Some(Prepared { pipe, states })
+    /// The latest verdict JSON per deployment.
+    pub(super) fn verdicts(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.verdicts
+            .iter()
+            .map(|(name, json)| (name.as_str(), json.as_str()))
+    }
+
+    /// The latest saved state JSON per deployment.
+    pub(super) fn states(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.states
+            .iter()
+            .map(|(name, state)| (name.as_str(), state.json.as_str()))
     }
 
     /// After a MULTI that wrote `states` went through: `existed` is Redis'
@@ -188,20 +168,5 @@ mod tests {
                 .confirmed(state("shop", "{\"epoch\":2}"), &[true], at(12))
                 .is_empty()
         );
-    }
-
-    #[test]
-    fn the_reassertion_carries_the_latest_of_each() {
-        let limits = Limits {
-            ttl_seconds: 15,
-            cap: redis::streams::StreamMaxlen::Approx(100),
-        };
-        let mut written = Written::default();
-        assert!(written.reassertion(limits).is_none(), "nothing written yet");
-        written.verdict("shop", "{\"epoch\":1}".into());
-        written.confirmed(state("shop", "{\"epoch\":1}"), &[false], at(0));
-        written.confirmed(state("shop", "{\"epoch\":2}"), &[true], at(1));
-        let prepared = written.reassertion(limits).expect("something to re-assert");
-        assert_eq!(prepared.states, state("shop", "{\"epoch\":2}"));
     }
 }
