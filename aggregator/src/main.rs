@@ -112,8 +112,15 @@ fn main() -> ExitCode {
             println!("greenlight-aggregator listening on {address}");
         }
         let shutdown = CancellationToken::new();
-        tokio::spawn(cancel_on_signal(shutdown.clone()));
-        match greenlight_aggregator::run_on(listener, config, shutdown).await {
+        // Signals are watched beside the run, not in a task of their own:
+        // the run's end (or its error) ends the watch too.
+        let run = async {
+            let result = greenlight_aggregator::run_on(listener, config, shutdown.clone()).await;
+            shutdown.cancel();
+            result
+        };
+        let (result, ()) = tokio::join!(run, cancel_on_signal(shutdown.clone()));
+        match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("greenlight-aggregator: {error:#}");
@@ -135,6 +142,7 @@ async fn cancel_on_signal(shutdown: CancellationToken) {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        _ = shutdown.cancelled() => return,
     }
     shutdown.cancel();
 }
