@@ -479,3 +479,57 @@ async fn a_10_mb_report_gets_a_clear_error_and_memory_stays_bounded() {
     );
     assert!(aggregator.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_stream_is_refused_typed_while_the_real_agent_is_served() {
+    let bed = Bed::new();
+    let _aggregator = bed
+        .aggregator_with(
+            None,
+            "ready_after = \"1s\"\n[limits]\nmax_reports_per_second = 5\nreport_burst = 50",
+        )
+        .await;
+    let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
+    let none = Dependencies {
+        postgres: None,
+        redis: None,
+    };
+    let _green_agent = bed.agent("green", "green-1", &green, none, "500ms");
+    let before = bed
+        .verdict_where("green READY", SETTLE, |v| v.decision() == Decision::Ready)
+        .await;
+
+    let mut flood = RawStream::open(&bed, intruder_hello("flood-1")).await;
+    let (mut acked, mut limited) = (0u32, 0u32);
+    for _ in 0..300 {
+        match flood.send(honest(100, 0)).await.expect("an answer").body {
+            Some(Answer::Ack(_)) => acked += 1,
+            Some(Answer::Reject(reject)) => {
+                assert_eq!(
+                    reject.reason(),
+                    greenlight_proto::v1::RejectReason::RateLimited,
+                    "{reject:?}"
+                );
+                assert!(
+                    reject.detail.contains("limits.max_reports_per_second"),
+                    "{reject:?}"
+                );
+                limited += 1;
+            }
+            other => panic!("an Ack or a RATE_LIMITED reject expected, got {other:?}"),
+        }
+    }
+    eprintln!("300 reports as fast as answered: {acked} taken, {limited} refused");
+    // The burst, and what 5 a second added while the loop ran.
+    assert!((50..150).contains(&acked), "{acked} taken");
+    assert_eq!(acked + limited, 300);
+
+    let after = bed
+        .verdict_where("green's agent has reported since", SETTLE, |v| {
+            v.agents
+                .iter()
+                .any(|agent| agent.last_sequence > before.agents[0].last_sequence + 2)
+        })
+        .await;
+    assert_eq!(after.decision(), Decision::Ready, "{:?}", after.reasons);
+}
