@@ -30,7 +30,7 @@ impl Failure {
         }
     }
 
-    pub fn unreachable(address: &str, detail: impl fmt::Display) -> Self {
+    pub fn unreachable(address: impl fmt::Display, detail: impl fmt::Display) -> Self {
         Failure::new(
             UNREACHABLE,
             format!("cannot reach the aggregator at {address}: {detail}"),
@@ -38,7 +38,7 @@ impl Failure {
     }
 
     /// Maps a gRPC status from the aggregator to an exit code.
-    pub fn from_status(address: &str, status: &tonic::Status) -> Self {
+    pub fn from_status(address: impl fmt::Display, status: &tonic::Status) -> Self {
         match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
                 Failure::unreachable(address, status.message())
