@@ -7,14 +7,17 @@ use redis::{ErrorKind, RedisError};
 /// `error`, with what to do about it when that is known.
 pub fn describe(error: &RedisError) -> String {
     let text = error.to_string();
+    // The server's code may come wrapped (a reply of the wrong type that
+    // was an error), so the text is searched too.
     let hint = if error.kind() == ErrorKind::AuthenticationFailed
         || error.code() == Some("WRONGPASS")
+        || text.contains("WRONGPASS")
     {
         Some(
             "Redis refused the credentials: check the password in redis.url \
              (redis://:password@host or redis://user:password@host)",
         )
-    } else if error.code() == Some("NOAUTH") {
+    } else if error.code() == Some("NOAUTH") || text.contains("NOAUTH") {
         Some("Redis wants a password: put it in redis.url (redis://:password@host)")
     } else if text.contains("UnknownIssuer") || text.contains("invalid peer certificate") {
         Some(
