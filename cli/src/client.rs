@@ -35,25 +35,31 @@ pub async fn connect(target: &Target, timeout: Duration) -> Result<Connection, F
 
 /// A failed connection: unreachable, or TLS set up wrong on one side.
 fn refused(target: &Target, detail: &str) -> Failure {
-    let tls_hint = if !target.is_tls() {
-        None
-    } else if detail.contains("InvalidContentType") || detail.contains("corrupt message") {
-        Some("the server did not answer in TLS: is it a plaintext aggregator (then use http://)?")
-    } else if detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate") {
-        Some("the aggregator's certificate is not trusted: give the CA that signed it with --ca")
-    } else if detail.contains("CertificateRequired") || detail.contains("UnknownCA") {
-        Some("the aggregator wants a client certificate it trusts: give --cert and --key")
-    } else if detail.contains("H2NotNegotiated") || detail.contains("HTTP/2 was not negotiated") {
-        Some("the server speaks TLS but not gRPC (no HTTP/2)")
-    } else {
-        None
-    };
-    match tls_hint {
+    match tls_hint(detail).filter(|_| target.is_tls()) {
         Some(hint) => Failure::new(
             USAGE,
             format!("TLS with the aggregator at {target} failed: {hint} ({detail})"),
         ),
         None => Failure::unreachable(target, detail),
+    }
+}
+
+/// What a TLS failure means, from the words rustls uses for it. Some come
+/// only with the first call (TLS 1.3 refuses a client certificate after
+/// the client's side of the handshake is done), hence its use for statuses.
+pub fn tls_hint(detail: &str) -> Option<&'static str> {
+    if detail.contains("InvalidContentType") || detail.contains("corrupt message") {
+        Some("the server did not answer in TLS: is it a plaintext aggregator (then use http://)?")
+    } else if detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate") {
+        Some("the aggregator's certificate is not trusted: give the CA that signed it with --ca")
+    } else if detail.contains("CertificateRequired") {
+        Some("the aggregator wants a client certificate: give --cert and --key")
+    } else if detail.contains("UnknownCA") || detail.contains("BadCertificate") {
+        Some("the aggregator does not trust this client certificate (--cert)")
+    } else if detail.contains("H2NotNegotiated") || detail.contains("HTTP/2 was not negotiated") {
+        Some("the server speaks TLS but not gRPC (no HTTP/2)")
+    } else {
+        None
     }
 }
 

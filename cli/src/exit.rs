@@ -41,7 +41,15 @@ impl Failure {
     pub fn from_status(address: impl fmt::Display, status: &tonic::Status) -> Self {
         match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-                Failure::unreachable(address, status.message())
+                // A transport error keeps its cause (a TLS alert) in the sources.
+                let detail = crate::client::source_chain(status);
+                match crate::client::tls_hint(&detail) {
+                    Some(hint) => Failure::new(
+                        USAGE,
+                        format!("TLS with the aggregator at {address} failed: {hint} ({detail})"),
+                    ),
+                    None => Failure::unreachable(address, status.message()),
+                }
             }
             Code::InvalidArgument => Failure::new(USAGE, status.message()),
             _ => Failure::new(DOES_NOT_HOLD, status.message()),

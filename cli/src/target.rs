@@ -308,7 +308,10 @@ mod tests {
         })
         .unwrap();
         let request = target.credentials().call(tonic::Request::new(())).unwrap();
-        assert_eq!(request.metadata().get("authorization").unwrap(), "Bearer s3cret");
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            "Bearer s3cret"
+        );
         std::fs::write(&file, "\n").unwrap();
         let failure = Target::new(Flags {
             aggregator: "https://127.0.0.1:7070".into(),
@@ -329,6 +332,9 @@ mod tests {
         })
         .unwrap();
         let request = target.credentials().call(tonic::Request::new(())).unwrap();
-        assert_eq!(request.metadata().get("authorization").unwrap(), "Bearer from-env");
+        assert_eq!(
+            request.metadata().get("authorization").unwrap(),
+            "Bearer from-env"
+        );
     }
 }
