@@ -32,15 +32,30 @@ fn tls_loads_and_says_what_it_means() {
     assert_eq!(tls.poll, Duration::from_secs(2));
     assert_eq!(tls.files.client_ca, None);
     let summary = config.summary();
-    assert!(summary.contains("clients are not asked for a certificate"), "{summary}");
+    assert!(
+        summary.contains("clients are not asked for a certificate"),
+        "{summary}"
+    );
     let config = load_text(&tls_section(
         &cert,
         &key,
-        &format!("client_ca = {:?}\nclient_auth = \"optional\"", cert.display().to_string()),
+        &format!(
+            "client_ca = {:?}\nclient_auth = \"optional\"",
+            cert.display().to_string()
+        ),
     ))
     .unwrap();
-    assert!(config.summary().contains("client certificates optional"), "{}", config.summary());
-    assert!(load_text("").unwrap().summary().contains("tls: none (plaintext gRPC"));
+    assert!(
+        config.summary().contains("client certificates optional"),
+        "{}",
+        config.summary()
+    );
+    assert!(
+        load_text("")
+            .unwrap()
+            .summary()
+            .contains("tls: none (plaintext gRPC")
+    );
 }
 
 #[test]
@@ -54,13 +69,41 @@ fn bad_tls_settings_name_their_key() {
     )
     .unwrap();
     let cases = [
-        (format!("[tls]\ncert = {:?}\n", cert.display().to_string()), "tls.key", "required"),
+        (
+            format!("[tls]\ncert = {:?}\n", cert.display().to_string()),
+            "tls.key",
+            "required",
+        ),
         (tls_section(&missing, &key, ""), "tls.cert", "cannot read"),
-        (tls_section(&cert, &other_key, ""), "tls.key", "does not belong"),
-        (tls_section(&cert, &key, "client_auth = \"required\""), "tls.client_auth", "needs tls.client_ca"),
-        (tls_section(&cert, &key, "client_auth = \"sometimes\""), "tls.client_auth", "unknown variant"),
-        (tls_section(&cert, &key, &format!("client_ca = {:?}", key.display().to_string())), "tls.client_ca", "no certificate"),
-        (tls_section(&cert, &key, "poll = \"1ms\""), "tls.poll", "at least 100ms"),
+        (
+            tls_section(&cert, &other_key, ""),
+            "tls.key",
+            "does not belong",
+        ),
+        (
+            tls_section(&cert, &key, "client_auth = \"required\""),
+            "tls.client_auth",
+            "needs tls.client_ca",
+        ),
+        (
+            tls_section(&cert, &key, "client_auth = \"sometimes\""),
+            "tls.client_auth",
+            "unknown variant",
+        ),
+        (
+            tls_section(
+                &cert,
+                &key,
+                &format!("client_ca = {:?}", key.display().to_string()),
+            ),
+            "tls.client_ca",
+            "no certificate",
+        ),
+        (
+            tls_section(&cert, &key, "poll = \"1ms\""),
+            "tls.poll",
+            "at least 100ms",
+        ),
     ];
     for (text, key, reason) in cases {
         let error = refused(&text);
@@ -73,14 +116,21 @@ fn bad_tls_settings_name_their_key() {
 fn redis_ca_needs_rediss_and_a_readable_ca() {
     let (dir, cert, _key) = certificate();
     let cert = cert.display().to_string();
-    let config = load_text(&format!("[redis]\nurl = \"rediss://:pw@127.0.0.1:6380\"\nca = {cert:?}\n")).unwrap();
+    let config = load_text(&format!(
+        "[redis]\nurl = \"rediss://:pw@127.0.0.1:6380\"\nca = {cert:?}\n"
+    ))
+    .unwrap();
     let redis = config.redis.unwrap();
     assert_eq!(redis.ca.as_deref(), Some(Path::new(&cert)));
-    let error = refused(&format!("[redis]\nurl = \"redis://127.0.0.1:6380\"\nca = {cert:?}\n"));
+    let error = refused(&format!(
+        "[redis]\nurl = \"redis://127.0.0.1:6380\"\nca = {cert:?}\n"
+    ));
     assert_eq!(error.key.as_deref(), Some("redis.ca"));
     assert!(error.reason.contains("not rediss://"), "{error}");
     let missing = dir.path().join("missing.pem").display().to_string();
-    let error = refused(&format!("[redis]\nurl = \"rediss://127.0.0.1:6380\"\nca = {missing:?}\n"));
+    let error = refused(&format!(
+        "[redis]\nurl = \"rediss://127.0.0.1:6380\"\nca = {missing:?}\n"
+    ));
     assert_eq!(error.key.as_deref(), Some("redis.ca"));
     assert!(error.reason.contains("cannot read"), "{error}");
     let error = refused("[redis]\nurl = \"rediss://:s3cret@127.0.0.1:6380/#insecure\"\n");
