@@ -83,7 +83,7 @@ use tracing::info;
 
 pub use config::{
     AgentConfig, AgentSettings, ChecksSettings, ConfigError, HttpOptions, HttpSettings, Overrides,
-    PostgresSettings, ProcessSettings, RedisSettings, SAMPLE_CONFIG, TrafficSettings,
+    PostgresSettings, ProcessSettings, RedisSettings, SAMPLE_CONFIG, TlsSettings, TrafficSettings,
     TrafficSource, WebsocketSettings,
 };
 pub use probe::ProbeSetupError;
@@ -124,6 +124,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let outbox = SharedOutbox::new(config.buffer_reports);
     let target = StreamTarget {
         address: config.aggregator.origin().ascii_serialization(),
+        tls: config.aggregator_tls.clone(),
         hello: hello(&config),
         min_requests,
     };

@@ -39,7 +39,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     check_config: Option<PathBuf>,
 
-    /// gRPC address of greenlight-aggregator, e.g. http://127.0.0.1:7070.
+    /// gRPC address of greenlight-aggregator, e.g. http://127.0.0.1:7070,
+    /// or https://host:7070 for TLS (the [tls] keys: ca, cert, key).
     #[arg(long, value_name = "URL")]
     aggregator: Option<String>,
 

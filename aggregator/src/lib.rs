@@ -13,6 +13,8 @@
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.
 //! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
 //! - [`traffic_source`]: reading where the load balancer sends traffic.
+//! - [`tls`]: TLS on the gRPC port, reloaded without dropping streams, and
+//!   the peer's certificate identity.
 //! - [`config`]: TOML + environment + flags, validated.
 //! - [`clock`]: wall time that follows tokio's (paused) clock.
 
@@ -26,6 +28,7 @@ pub mod hooks;
 pub mod hub;
 pub mod redis;
 pub mod schedule;
+pub mod tls;
 pub mod traffic_source;
 
 use std::net::SocketAddr;
@@ -46,6 +49,7 @@ use crate::health::HealthPublisher;
 use crate::hooks::HookRunner;
 use crate::hub::Hub;
 use crate::redis::RedisPublisher;
+use crate::tls::ServerTls;
 
 /// Binds `config.listen` and runs until `shutdown` is cancelled.
 pub async fn run(config: AggregatorConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -124,9 +128,28 @@ pub async fn run_on(
     let health_shutdown = shutdown.clone();
     tasks.spawn(async move { follower.follow(verdicts, health_shutdown).await });
 
-    tracing::info!(address = %listener.local_addr()?, "aggregator serving gRPC");
+    let tls = match &config.tls {
+        Some(settings) => {
+            let tls = Arc::new(ServerTls::new(
+                settings.files.clone(),
+                settings.poll,
+                settings.loaded.clone(),
+            ));
+            tls.spawn_reloader(&tasks, shutdown.clone())
+                .map_err(|error| anyhow::anyhow!("cannot listen for SIGHUP: {error}"))?;
+            Some(tls)
+        }
+        None => {
+            tracing::warn!(
+                "no [tls]: gRPC is plaintext, and anyone who can reach the port can report and steer"
+            );
+            None
+        }
+    };
+    tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "aggregator serving gRPC");
     let served = grpc::serve(
         listener,
+        tls,
         hub,
         &health,
         &config.limits,

@@ -14,8 +14,16 @@ use tokio_util::sync::CancellationToken;
 /// Config file keys (all optional):
 ///
 ///   listen = "127.0.0.1:7070"        # gRPC for agents, the CLI, health checks
+///   [tls]                            # TLS only on `listen`; reloaded on SIGHUP or change
+///   cert = "/etc/greenlight/aggregator.pem"
+///   key = "/etc/greenlight/aggregator.key"
+///   client_ca = "/etc/greenlight/clients-ca.pem"   # mutual TLS: clients need a cert from it
+///   client_auth = "required"         # or "optional"
+///   poll = "10s"                     # how often the files are looked at
 ///   [redis]
 ///   url = "redis://127.0.0.1:6379"   # key greenlight:<deployment>:verdict, channel, history
+///                                    # redis://:password@host for AUTH, rediss:// for TLS
+///   ca = "/etc/greenlight/redis-ca.pem"   # rediss:// only; default: the system's roots
 ///   verdict_ttl = "15s"
 ///   history_max_len = 10000
 ///   [defaults]                       # for every deployment
@@ -43,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 /// GREENLIGHT_AGGREGATOR_REDIS__URL) override the file; flags override both.
 /// A bad value is named with where it came from: the file, the variable or
 /// the flag. docs/configuration.md lists every key.
+/// SIGHUP reloads the [tls] files (open connections keep theirs).
 /// Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight-aggregator", version, verbatim_doc_comment)]

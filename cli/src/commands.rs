@@ -8,8 +8,9 @@ use greenlight_proto::v1::{Decision, ListDeploymentsRequest, WatchVerdictsReques
 use crate::client::{connect, fetch_verdict};
 use crate::exit::{DOES_NOT_HOLD, Failure};
 use crate::render;
+use crate::target::Target;
 
-pub async fn status(address: &str, timeout: Duration, json: bool) -> Result<(), Failure> {
+pub async fn status(address: &Target, timeout: Duration, json: bool) -> Result<(), Failure> {
     let mut connection = connect(address, timeout).await?;
     let verdicts = tokio::time::timeout(
         timeout,
@@ -40,7 +41,7 @@ pub async fn status(address: &str, timeout: Duration, json: bool) -> Result<(), 
 
 /// Exit 0 when READY: `greenlight verdict escashop && switch` is a gate.
 pub async fn verdict(
-    address: &str,
+    address: &Target,
     timeout: Duration,
     deployment: &str,
     json: bool,
@@ -59,7 +60,7 @@ pub async fn verdict(
 }
 
 pub async fn watch(
-    address: &str,
+    address: &Target,
     timeout: Duration,
     deployment: &str,
     json: bool,

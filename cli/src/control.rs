@@ -10,6 +10,7 @@ use tonic::Response;
 use crate::client::{connect, fetch_verdict};
 use crate::exit::Failure;
 use crate::render;
+use crate::target::Target;
 
 /// Who asks: recorded in the transition's cause.
 fn requester() -> String {
@@ -26,7 +27,7 @@ pub enum Call {
 }
 
 pub async fn control(
-    address: &str,
+    address: &Target,
     timeout: Duration,
     deployment: &str,
     call: Call,
@@ -94,7 +95,7 @@ pub async fn control(
 
 /// The deployment's recent transitions, oldest first.
 pub async fn history(
-    address: &str,
+    address: &Target,
     timeout: Duration,
     deployment: &str,
     json: bool,

@@ -30,7 +30,7 @@ impl Failure {
         }
     }
 
-    pub fn unreachable(address: &str, detail: impl fmt::Display) -> Self {
+    pub fn unreachable(address: impl fmt::Display, detail: impl fmt::Display) -> Self {
         Failure::new(
             UNREACHABLE,
             format!("cannot reach the aggregator at {address}: {detail}"),
@@ -38,10 +38,18 @@ impl Failure {
     }
 
     /// Maps a gRPC status from the aggregator to an exit code.
-    pub fn from_status(address: &str, status: &tonic::Status) -> Self {
+    pub fn from_status(address: impl fmt::Display, status: &tonic::Status) -> Self {
         match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
-                Failure::unreachable(address, status.message())
+                // A transport error keeps its cause (a TLS alert) in the sources.
+                let detail = crate::client::source_chain(status);
+                match crate::client::tls_hint(&detail) {
+                    Some(hint) => Failure::new(
+                        USAGE,
+                        format!("TLS with the aggregator at {address} failed: {hint} ({detail})"),
+                    ),
+                    None => Failure::unreachable(address, status.message()),
+                }
             }
             Code::InvalidArgument => Failure::new(USAGE, status.message()),
             _ => Failure::new(DOES_NOT_HOLD, status.message()),

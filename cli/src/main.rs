@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - `exit`: the exit codes (a contract) and error mapping.
+//! - `target`: `--aggregator` checked (host:port, http://, https://), the
+//!   TLS files and the bearer token.
 //! - `client`: connecting with bounded waits.
 //! - `commands`: status, verdict, watch.
 //! - `control`: cutover, rollback, pause, resume, history.
@@ -14,8 +16,10 @@ mod commands;
 mod control;
 mod exit;
 mod render;
+mod target;
 mod wait;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -36,10 +40,18 @@ use clap::{Parser, Subcommand, ValueEnum};
 ///   greenlight verdict escashop --json | jq .reasons
 ///   greenlight cutover escashop            # refused (exit 1) unless READY
 ///   greenlight rollback escashop --reason 'wrong totals'
+///   greenlight --aggregator https://agg.internal:7070 --ca ca.pem status
+///
+/// TLS: an https:// address is TLS or an error, never plaintext. The
+/// aggregator's certificate is checked against --ca, or the system's roots
+/// without it; --cert and --key answer an aggregator that wants client
+/// certificates. A token (--token-file, or the GREENLIGHT_TOKEN environment
+/// variable) goes with every call as `authorization: Bearer <token>`.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight", version, verbatim_doc_comment)]
 struct Cli {
-    /// The aggregator's gRPC address.
+    /// The aggregator: host:port or http://host:port (plaintext), or
+    /// https://host:port (TLS). Anything else exits 2.
     #[arg(
         long,
         global = true,
@@ -47,6 +59,21 @@ struct Cli {
         default_value = "http://127.0.0.1:7070"
     )]
     aggregator: String,
+    /// With https://: trust only the CA certificates in this PEM file
+    /// (default: the system's roots).
+    #[arg(long, global = true, value_name = "PEM", env = "GREENLIGHT_CA")]
+    ca: Option<PathBuf>,
+    /// With https://: present this client certificate (PEM), for an
+    /// aggregator that requires mutual TLS. Needs --key.
+    #[arg(long, global = true, value_name = "PEM", env = "GREENLIGHT_CERT")]
+    cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, global = true, value_name = "PEM", env = "GREENLIGHT_KEY")]
+    key: Option<PathBuf>,
+    /// Send the token in this file (first line) as `authorization: Bearer`
+    /// on every call; without it, the GREENLIGHT_TOKEN variable is sent if set.
+    #[arg(long, global = true, value_name = "FILE")]
+    token_file: Option<PathBuf>,
     /// How long to wait for the aggregator to connect and answer.
     #[arg(long = "rpc-timeout", global = true, default_value = "5s", value_parser = humantime::parse_duration)]
     rpc_timeout: Duration,
@@ -153,8 +180,23 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
+    let target = target::Target::new(target::Flags {
+        aggregator: cli.aggregator,
+        ca: cli.ca,
+        cert: cli.cert,
+        key: cli.key,
+        token_file: cli.token_file,
+        token_env: std::env::var(target::TOKEN_ENV).ok(),
+    });
+    let target = match target {
+        Ok(target) => target,
+        Err(failure) => {
+            eprintln!("greenlight: {}", failure.message);
+            return failure.exit_code();
+        }
+    };
     let outcome = runtime.block_on(async {
-        let address = cli.aggregator.as_str();
+        let address = &target;
         let timeout = cli.rpc_timeout;
         match cli.command {
             Command::Status { json } => commands::status(address, timeout, json).await,

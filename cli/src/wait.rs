@@ -10,6 +10,7 @@ use crate::Until;
 use crate::client::connect;
 use crate::exit::{DOES_NOT_HOLD, Failure, UNREACHABLE};
 use crate::render;
+use crate::target::Target;
 
 const RETRY: Duration = Duration::from_millis(500);
 
@@ -24,7 +25,7 @@ fn holds(until: Until, verdict: &Verdict) -> bool {
 }
 
 pub async fn wait(
-    address: &str,
+    address: &Target,
     rpc_timeout: Duration,
     deployment: &str,
     until: Until,
@@ -97,7 +98,7 @@ pub async fn wait(
 /// Streams verdicts until one satisfies `until`; `last` keeps the latest
 /// seen, to report on timeout.
 async fn follow(
-    address: &str,
+    address: &Target,
     rpc_timeout: Duration,
     deployment: &str,
     until: Until,

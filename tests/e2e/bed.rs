@@ -66,10 +66,17 @@ impl Bed {
         let redis = redis_url
             .map(|url| format!("[redis]\nurl = \"{url}\"\nverdict_ttl = \"10s\"\n"))
             .unwrap_or_default();
+        self.aggregator_toml(&format!("{redis}[defaults]\n{defaults}\n"), env)
+            .await
+    }
+
+    /// Starts the aggregator with `sections` (TOML tables: `[tls]`,
+    /// `[redis]`, `[defaults]`, ...) after its `listen` and `tick`.
+    pub async fn aggregator_toml(&self, sections: &str, env: &[(&str, &str)]) -> Process {
         let config = self.write(
             "aggregator.toml",
             &format!(
-                "listen = \"127.0.0.1:{}\"\ntick = \"100ms\"\n{redis}[defaults]\n{defaults}\n",
+                "listen = \"127.0.0.1:{}\"\ntick = \"100ms\"\n{sections}",
                 self.aggregator_port
             ),
         );
@@ -153,6 +160,59 @@ impl Bed {
         dependencies: Dependencies<'_>,
         interval: &str,
     ) -> PathBuf {
+        self.agent_config_to(
+            &self.aggregator_url(),
+            "",
+            color,
+            instance,
+            backend,
+            dependencies,
+            interval,
+        )
+    }
+
+    /// An agent reporting to `aggregator` (e.g. `https://...`) with
+    /// `tables` (TOML tables such as `[tls]`) in its config.
+    pub fn agent_to(
+        &self,
+        aggregator: &str,
+        tables: &str,
+        color: &str,
+        instance: &str,
+        backend: &str,
+    ) -> Process {
+        let no_dependencies = Dependencies {
+            postgres: None,
+            redis: None,
+        };
+        let config = self.agent_config_to(
+            aggregator,
+            tables,
+            color,
+            instance,
+            backend,
+            no_dependencies,
+            "500ms",
+        );
+        Process::spawn(
+            binary("greenlight-agent"),
+            &["--config", path_str(&config)],
+            &[("RUST_LOG", "info")],
+        )
+        .expect("starting greenlight-agent")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn agent_config_to(
+        &self,
+        aggregator: &str,
+        tables: &str,
+        color: &str,
+        instance: &str,
+        backend: &str,
+        dependencies: Dependencies<'_>,
+        interval: &str,
+    ) -> PathBuf {
         let mut checks = format!(
             "[checks.http]\nurl = \"http://{backend}/health\"\n[checks.traffic]\nurl = \"http://{backend}/metrics\"\n"
         );
@@ -165,20 +225,25 @@ impl Bed {
         self.write(
             &format!("agent-{instance}.toml"),
             &format!(
-                "aggregator = \"{}\"\ndeployment = \"{DEPLOYMENT}\"\ncolor = \"{color}\"\ninstance_id = \"{instance}\"\nbackend_version = \"v-{color}\"\ninterval = \"{interval}\"\n{checks}",
-                self.aggregator_url()
+                "aggregator = \"{aggregator}\"\ndeployment = \"{DEPLOYMENT}\"\ncolor = \"{color}\"\ninstance_id = \"{instance}\"\nbackend_version = \"v-{color}\"\ninterval = \"{interval}\"\n{tables}\n{checks}"
             ),
         )
     }
 
     /// Runs the CLI against this bed's aggregator: (exit code, stdout, stderr).
     pub async fn cli(&self, args: &[&str]) -> (i32, String, String) {
+        self.cli_at(&self.aggregator_url(), args).await
+    }
+
+    /// Runs the CLI with `--aggregator <aggregator>`.
+    pub async fn cli_at(&self, aggregator: &str, args: &[&str]) -> (i32, String, String) {
         let output = tokio::time::timeout(
             Duration::from_secs(120),
             tokio::process::Command::new(binary("greenlight"))
                 .arg("--aggregator")
-                .arg(self.aggregator_url())
+                .arg(aggregator)
                 .args(args)
+                .env_remove("GREENLIGHT_TOKEN")
                 .output(),
         )
         .await
@@ -206,35 +271,44 @@ impl Bed {
         timeout: Duration,
         condition: impl Fn(&Verdict) -> bool,
     ) -> Verdict {
-        let client = self.verdict_client().await;
-        eventually(what, timeout, || {
-            let mut client = client.clone();
-            let condition = &condition;
-            async move {
-                let verdict = client
-                    .get_verdict(GetVerdictRequest {
-                        deployment: DEPLOYMENT.into(),
-                    })
-                    .await
-                    .map_err(|status| format!("{status:?}"))?
-                    .into_inner();
-                if condition(&verdict) {
-                    Ok(verdict)
-                } else {
-                    Err(format!(
-                        "decision {:?}, reasons {:?}",
-                        verdict.decision(),
-                        verdict
-                            .reasons
-                            .iter()
-                            .map(|r| &r.message)
-                            .collect::<Vec<_>>()
-                    ))
-                }
-            }
-        })
-        .await
+        verdict_where_on(self.verdict_client().await, what, timeout, condition).await
     }
+}
+
+/// Waits until the verdict `client` gets satisfies `condition`; returns it.
+pub async fn verdict_where_on(
+    client: VerdictServiceClient<tonic::transport::Channel>,
+    what: &str,
+    timeout: Duration,
+    condition: impl Fn(&Verdict) -> bool,
+) -> Verdict {
+    eventually(what, timeout, || {
+        let mut client = client.clone();
+        let condition = &condition;
+        async move {
+            let verdict = client
+                .get_verdict(GetVerdictRequest {
+                    deployment: DEPLOYMENT.into(),
+                })
+                .await
+                .map_err(|status| format!("{status:?}"))?
+                .into_inner();
+            if condition(&verdict) {
+                Ok(verdict)
+            } else {
+                Err(format!(
+                    "decision {:?}, reasons {:?}",
+                    verdict.decision(),
+                    verdict
+                        .reasons
+                        .iter()
+                        .map(|r| &r.message)
+                        .collect::<Vec<_>>()
+                ))
+            }
+        }
+    })
+    .await
 }
 
 pub fn path_str(path: &Path) -> &str {

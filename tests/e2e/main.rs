@@ -17,4 +17,6 @@ mod module_cycles;
 mod postgres_down;
 mod ready;
 mod redis_loss;
+mod redis_secured;
 mod switch_traffic;
+mod tls;

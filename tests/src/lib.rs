@@ -18,11 +18,14 @@
 //! - `output`: a child's stdout and stderr, captured line by line.
 //! - `signal`: signals for a process and the processes below it.
 //! - `process`: [`Process`], a child process killed on Drop.
-//! - `redis`: [`RedisServer`], a private `redis-server`.
+//! - `redis`: [`RedisServer`], a private `redis-server` (with a password
+//!   or TLS when asked).
+//! - `certs`: [`TestCa`], certificates made by the test.
 //! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
 //! - `eventually`: [`eventually`], poll until something holds.
 
 mod binary;
+mod certs;
 mod eventually;
 mod installed;
 mod output;
@@ -33,8 +36,9 @@ mod redis;
 mod signal;
 
 pub use binary::binary;
+pub use certs::{Issued, TestCa};
 pub use eventually::{Attempt, eventually};
 pub use port::free_port;
 pub use postgres::Postgres;
 pub use process::Process;
-pub use redis::RedisServer;
+pub use redis::{RedisServer, RedisTls};

@@ -1,6 +1,7 @@
-//! A private `redis-server` on a free loopback port.
+//! A private `redis-server` on a free loopback port: plain, with a password
+//! (`--requirepass`), or speaking TLS only (`--tls-port`, `--port 0`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 // Wall-clock deadlines: redis-server starts in real time.
 use std::time::{Duration, Instant};
@@ -21,6 +22,22 @@ const READY_POLL: Duration = Duration::from_millis(50);
 /// Fresh ports to try when another process takes ours first.
 const PORT_ATTEMPTS: usize = 3;
 
+/// TLS for a test's redis-server: its certificate and key, and the CA
+/// redis-server is told about (it does not ask clients for certificates).
+#[derive(Debug, Clone)]
+pub struct RedisTls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub ca: PathBuf,
+}
+
+/// How a server is started; kept for `start_again()`.
+#[derive(Debug, Clone, Default)]
+struct Options {
+    password: Option<String>,
+    tls: Option<RedisTls>,
+}
+
 /// A `redis-server` of the test's own, without persistence, bound to
 /// 127.0.0.1 on a free port. Killed on Drop.
 #[derive(Debug)]
@@ -33,11 +50,36 @@ pub struct RedisServer {
     dir: TempDir,
     /// The running (or last) redis-server; its output outlives `stop()`.
     process: Process,
+    options: Options,
 }
 
 impl RedisServer {
     /// Starts redis-server and waits (up to 20 s) until it answers PING.
     pub async fn start() -> anyhow::Result<RedisServer> {
+        RedisServer::start_with(Options::default()).await
+    }
+
+    /// The same, refusing clients without `password` (`--requirepass`);
+    /// `url()` carries it.
+    pub async fn with_password(password: &str) -> anyhow::Result<RedisServer> {
+        RedisServer::start_with(Options {
+            password: Some(password.to_string()),
+            tls: None,
+        })
+        .await
+    }
+
+    /// The same, speaking TLS only (`--port 0 --tls-port <port>`); `url()`
+    /// is `rediss://`.
+    pub async fn with_tls(tls: RedisTls) -> anyhow::Result<RedisServer> {
+        RedisServer::start_with(Options {
+            password: None,
+            tls: Some(tls),
+        })
+        .await
+    }
+
+    async fn start_with(options: Options) -> anyhow::Result<RedisServer> {
         let dir = tempfile::Builder::new()
             .prefix("greenlight-redis-")
             .tempdir()
@@ -45,17 +87,34 @@ impl RedisServer {
         let mut attempt = 1;
         loop {
             let port = free_port();
-            match launch(port, dir.path()).await {
-                Ok(process) => return Ok(RedisServer { port, dir, process }),
+            match launch(port, dir.path(), &options).await {
+                Ok(process) => {
+                    return Ok(RedisServer {
+                        port,
+                        dir,
+                        process,
+                        options,
+                    });
+                }
                 Err(err) if attempt < PORT_ATTEMPTS && port_was_taken(&err) => attempt += 1,
                 Err(err) => return Err(err),
             }
         }
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>`; `redis://:<password>@...` with a
+    /// password, `rediss://` with TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.options.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        let auth = match &self.options.password {
+            Some(password) => format!(":{password}@"),
+            None => String::new(),
+        };
+        format!("{scheme}://{auth}127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -93,7 +152,7 @@ impl RedisServer {
                 self.port
             );
         }
-        self.process = launch(self.port, self.dir.path()).await?;
+        self.process = launch(self.port, self.dir.path(), &self.options).await?;
         Ok(())
     }
 
@@ -108,18 +167,50 @@ impl RedisServer {
     }
 }
 
-async fn launch(port: u16, dir: &Path) -> anyhow::Result<Process> {
+async fn launch(port: u16, dir: &Path, options: &Options) -> anyhow::Result<Process> {
     let program = installed::redis_server()?;
     let mut command = Command::new(program);
+    match &options.tls {
+        Some(tls) => {
+            command
+                .args(["--port", "0", "--tls-port", &port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.ca)
+                .args(["--tls-auth-clients", "no"]);
+        }
+        None => {
+            command.args(["--port", &port.to_string()]);
+        }
+    }
+    if let Some(password) = &options.password {
+        command.args(["--requirepass", password]);
+    }
     command
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .arg("--dir")
         .arg(dir);
     let process = Process::from_command("redis-server", command)?;
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
-        let last_error = match ping(port).await {
+        let answered = match &options.tls {
+            // The bed speaks no TLS itself: a listening port is ready enough.
+            Some(_) => TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map(drop)
+                .map_err(anyhow::Error::from),
+            None => ping(port).await.or_else(|error| {
+                // NOAUTH is an answer: the server is up and wants the password.
+                let wants_password =
+                    options.password.is_some() && format!("{error:#}").contains("NOAUTH");
+                if wants_password { Ok(()) } else { Err(error) }
+            }),
+        };
+        let last_error = match answered {
             Ok(()) => return Ok(process),
             Err(err) => err,
         };

@@ -7,6 +7,7 @@ mod check_settings;
 mod error;
 mod load;
 mod settings;
+mod stream_tls;
 mod url_setting;
 mod validate;
 mod validate_checks;
@@ -23,8 +24,9 @@ pub use error::ConfigError;
 pub use load::{ENV_PREFIX, Overrides};
 pub use settings::{
     AgentSettings, ChecksSettings, DEFAULT_AGGREGATOR, HttpOptions, HttpSettings, PostgresSettings,
-    ProcessSettings, RedisSettings, TrafficSettings, TrafficSource, WebsocketSettings,
+    ProcessSettings, RedisSettings, TlsSettings, TrafficSettings, TrafficSource, WebsocketSettings,
 };
+pub(crate) use stream_tls::AggregatorTls;
 #[cfg(test)]
 mod check_tests;
 #[cfg(test)]
@@ -40,6 +42,8 @@ pub const SAMPLE_CONFIG: &str = include_str!("sample.toml");
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     pub(crate) aggregator: Url,
+    /// `Some` exactly when `aggregator` is `https://`.
+    pub(crate) aggregator_tls: Option<AggregatorTls>,
     pub(crate) deployment: String,
     pub(crate) color: Color,
     pub(crate) instance_id: String,
@@ -106,6 +110,10 @@ impl AgentConfig {
                 duration(self.interval),
                 self.buffer_reports
             ),
+            match &self.aggregator_tls {
+                Some(tls) => format!("stream to the aggregator: {}", tls.describe()),
+                None => "stream to the aggregator: plaintext (http://)".to_string(),
+            },
             match self.listen {
                 Some(address) => format!("/health and /metrics on http://{address}"),
                 None => "no /health or /metrics (no listen address)".to_string(),

@@ -12,6 +12,7 @@ pub use super::check_settings::{
     HttpOptions, HttpSettings, PostgresSettings, ProcessSettings, RedisSettings, TrafficSettings,
     TrafficSource, WebsocketSettings,
 };
+pub use super::stream_tls::TlsSettings;
 
 /// Default aggregator address: the aggregator's gRPC port on this host.
 pub const DEFAULT_AGGREGATOR: &str = "http://127.0.0.1:7070";
@@ -22,8 +23,12 @@ pub const DEFAULT_AGGREGATOR: &str = "http://127.0.0.1:7070";
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentSettings {
-    /// gRPC address of greenlight-aggregator (`http://host:port`).
+    /// gRPC address of greenlight-aggregator: `http://host:port`
+    /// (plaintext) or `https://host:port` (TLS, see `tls`).
     pub aggregator: String,
+    /// TLS of the stream to an `https://` aggregator: its CA, and this
+    /// agent's certificate and key for mutual TLS.
+    pub tls: TlsSettings,
     /// The service that runs as two environments, e.g. `escashop`. Required.
     pub deployment: String,
     /// Which environment this agent sits beside: `blue` or `green`. Required.
@@ -54,6 +59,7 @@ impl Default for AgentSettings {
     fn default() -> Self {
         AgentSettings {
             aggregator: DEFAULT_AGGREGATOR.to_string(),
+            tls: TlsSettings::default(),
             deployment: String::new(),
             color: String::new(),
             instance_id: None,

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use super::load::{Overrides, load_with_env};
-use super::{AgentSettings, ChecksSettings, ConfigError, HttpSettings, TrafficSettings};
+use super::{
+    AgentSettings, ChecksSettings, ConfigError, HttpSettings, TlsSettings, TrafficSettings,
+};
 
 /// Validated defaults used by tests across the crate.
 pub(crate) fn test_settings() -> AgentSettings {
@@ -90,11 +92,58 @@ mod validation {
         assert!(error.reason.contains("redis://"), "{error}");
 
         let error = rejected(AgentSettings {
-            aggregator: "https://aggregator:7070".into(),
+            aggregator: "ftp://aggregator:7070".into(),
             ..test_settings()
         });
         assert_eq!(error.key.as_deref(), Some("aggregator"));
-        assert!(error.reason.contains("TLS"), "{error}");
+        assert!(error.reason.contains("https://"), "{error}");
+    }
+
+    #[test]
+    fn https_is_tls_and_tls_keys_need_it() {
+        let config = AgentSettings {
+            aggregator: "https://aggregator:7070".into(),
+            ..test_settings()
+        }
+        .validate()
+        .unwrap();
+        assert!(config.aggregator_tls.is_some());
+        assert!(
+            config.summary().contains("system's roots"),
+            "{}",
+            config.summary()
+        );
+        let error = rejected(AgentSettings {
+            tls: TlsSettings {
+                ca: Some("ca.pem".into()),
+                ..Default::default()
+            },
+            ..test_settings()
+        });
+        assert_eq!(error.key.as_deref(), Some("tls.ca"));
+        assert!(error.reason.contains("https://"), "{error}");
+        let error = rejected(AgentSettings {
+            aggregator: "https://aggregator:7070".into(),
+            tls: TlsSettings {
+                cert: Some("agent.pem".into()),
+                ..Default::default()
+            },
+            ..test_settings()
+        });
+        assert_eq!(error.key.as_deref(), Some("tls.key"));
+        let error = rejected(AgentSettings {
+            aggregator: "https://aggregator:7070".into(),
+            tls: TlsSettings {
+                ca: Some("/nonexistent/ca.pem".into()),
+                ..Default::default()
+            },
+            ..test_settings()
+        });
+        assert_eq!(error.key.as_deref(), Some("tls.ca"));
+        assert!(
+            error.reason.contains("cannot read /nonexistent/ca.pem"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -14,15 +14,8 @@ impl AgentSettings {
     /// Checks every setting and returns the configuration [`run`](crate::run)
     /// takes. The error names the first offending key.
     pub fn validate(self) -> Result<AgentConfig, ConfigError> {
-        let aggregator =
-            parse_url("aggregator", &self.aggregator, &["http"]).map_err(|mut error| {
-                if self.aggregator.trim_start().starts_with("https:") {
-                    error
-                        .reason
-                        .push_str(" (the stream to the aggregator is plain gRPC; no TLS yet)");
-                }
-                error
-            })?;
+        let aggregator = parse_url("aggregator", &self.aggregator, &["http", "https"])?;
+        let aggregator_tls = self.tls.validate(aggregator.scheme() == "https")?;
         if self.deployment.trim().is_empty() {
             return Err(ConfigError::key(
                 "deployment",
@@ -95,6 +88,7 @@ impl AgentSettings {
         let checks = validate_checks(self.checks, agent)?;
         Ok(AgentConfig {
             aggregator,
+            aggregator_tls,
             deployment: self.deployment,
             color,
             instance_id,

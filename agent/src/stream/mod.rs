@@ -2,7 +2,9 @@
 //! sessions one after another, jittered exponential backoff between them,
 //! one log line per outage rather than one per attempt. Reports keep
 //! accumulating in the outbox while the aggregator is away and are replayed
-//! when it is back.
+//! when it is back. An `https://` aggregator is reached over TLS only, with
+//! the `[tls]` files read again for every attempt (renewed certificates
+//! need no restart).
 
 mod session;
 
@@ -18,6 +20,7 @@ use tracing::{debug, error, info, warn};
 
 pub use self::session::StreamError;
 use self::session::{CONNECT_TIMEOUT, Session};
+use crate::config::AggregatorTls;
 use crate::outbox::SharedOutbox;
 use crate::probe::AggregatorMinRequests;
 
@@ -33,6 +36,8 @@ const HELLO_REJECTED_REMINDER: u32 = 12;
 pub(crate) struct StreamTarget {
     /// `scheme://host:port` of the aggregator.
     pub(crate) address: String,
+    /// `Some` for `https://`: TLS, never plaintext.
+    pub(crate) tls: Option<AggregatorTls>,
     pub(crate) hello: Hello,
     /// Set from each Welcome: the traffic check judges by the aggregator's minimum.
     pub(crate) min_requests: AggregatorMinRequests,
@@ -64,14 +69,8 @@ pub(crate) async fn run_stream(
     status: &StreamStatus,
     shutdown: CancellationToken,
 ) -> Result<(), StreamError> {
-    let endpoint = Endpoint::from_shared(target.address.clone())
-        .map_err(|error| StreamError::Connect(error.to_string()))?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true)
-        // Notices an aggregator that vanished without closing the connection.
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .keep_alive_while_idle(true);
+    // A bad address ends the stream at once; bad TLS files are retried.
+    endpoint(&target.address, None)?;
     let mut newest = outbox.subscribe();
     let mut backoff = RetryPolicy::RECONNECT.backoff();
     let mut outage = Outage::new(&target.address);
@@ -80,10 +79,19 @@ pub(crate) async fn run_stream(
         if !std::mem::take(&mut first) {
             status.reconnects.fetch_add(1, Ordering::Relaxed);
         }
+        let open = async {
+            let endpoint = endpoint(&target.address, target.tls.as_ref())?;
+            Session::open(
+                &endpoint,
+                target.hello.clone(),
+                &target.min_requests,
+                &outbox,
+            )
+            .await
+        };
         let opened = tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
-            opened = Session::open(&endpoint, target.hello.clone(), &target.min_requests, &outbox)
-                => opened,
+            opened = open => opened,
         };
         let delay = match opened {
             Ok(session) => {
@@ -113,6 +121,28 @@ pub(crate) async fn run_stream(
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(delay) => {}
         }
+    }
+}
+
+/// The endpoint of one connection attempt, with the TLS files as they are
+/// now.
+fn endpoint(address: &str, tls: Option<&AggregatorTls>) -> Result<Endpoint, StreamError> {
+    let endpoint = Endpoint::from_shared(address.to_string())
+        .map_err(|error| StreamError::Connect(error.to_string()))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true)
+        // Notices an aggregator that vanished without closing the connection.
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .keep_alive_while_idle(true);
+    match tls {
+        Some(tls) => {
+            let config = tls.client_config().map_err(StreamError::Connect)?;
+            endpoint.tls_config(config).map_err(|error| {
+                StreamError::Connect(format!("TLS: {}", crate::error_text::describe(&error)))
+            })
+        }
+        None => Ok(endpoint),
     }
 }
 

@@ -13,6 +13,7 @@
 //!   deployment's `traffic_source`.
 //! - `hooks`: `[hooks.cutover]`, `[hooks.rollback]`.
 //! - `limits`: `[limits]` ([`Limits`]).
+//! - `tls`: `[tls]`, the files read once ([`TlsSettings`]).
 //! - `summary`: what a config means, in words (`--check-config`).
 
 mod deployment;
@@ -24,6 +25,7 @@ mod redis;
 mod summary;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -35,6 +37,7 @@ pub use self::error::{ConfigError, Origin};
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
 pub use self::redis::RedisSettings;
+pub use self::tls::TlsSettings;
 use crate::engine::{DeploymentSettings, validate_deployment_name};
 use crate::hooks::HookSettings;
 use crate::traffic_source::TrafficSource;
@@ -46,6 +49,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 pub struct AggregatorConfig {
     /// gRPC: agent streams, VerdictService, grpc.health.v1, reflection.
     pub listen: SocketAddr,
+    /// TLS on `listen`; `None` serves plaintext gRPC.
+    pub tls: Option<TlsSettings>,
     /// Where verdicts are published; `None` runs without Redis.
     pub redis: Option<RedisSettings>,
     /// Settings for deployments not named in `deployments`.
@@ -66,6 +71,7 @@ impl AggregatorConfig {
     pub fn for_listen(listen: SocketAddr) -> Self {
         AggregatorConfig {
             listen,
+            tls: None,
             redis: None,
             defaults: DeploymentSettings::default(),
             deployments: BTreeMap::new(),
@@ -83,6 +89,7 @@ impl AggregatorConfig {
 struct RawConfig {
     #[serde(default = "default_listen")]
     listen: String,
+    tls: Option<tls::RawTls>,
     redis: Option<redis::RawRedis>,
     #[serde(default)]
     defaults: deployment::RawDeployment,
@@ -117,6 +124,7 @@ impl RawConfig {
         if self.tick.is_zero() || self.tick > Duration::from_secs(5) {
             return Err(ConfigError::key("tick", "must be between 1ms and 5s"));
         }
+        let tls = self.tls.map(tls::RawTls::validate).transpose()?;
         let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
         let hooks = self.hooks.validate()?;
         // With a hook the switch is the hook's to carry out and report: the
@@ -138,6 +146,7 @@ impl RawConfig {
         }
         Ok(AggregatorConfig {
             listen,
+            tls,
             redis,
             defaults,
             deployments,

@@ -1,7 +1,12 @@
 //! `[redis]`: where verdicts are published. The URL is parsed here, once,
 //! so a bad one is a configuration error naming where it came from, not a
-//! failure of the first publish.
+//! failure of the first publish. AUTH is the URL's
+//! (`redis://:password@host`, `redis://user:password@host`); `rediss://`
+//! speaks TLS, checking the server's certificate against `ca` when given,
+//! else against the system's roots (which `SSL_CERT_FILE` can replace, as
+//! for the agent's `rediss://`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -17,6 +22,8 @@ pub(super) struct RawRedis {
     verdict_ttl: Duration,
     #[serde(default = "default_history")]
     history_max_len: u64,
+    /// CA certificates (PEM) that a `rediss://` server's must chain to.
+    ca: Option<PathBuf>,
 }
 
 fn default_ttl() -> Duration {
@@ -29,7 +36,11 @@ fn default_history() -> u64 {
 
 impl RawRedis {
     pub(super) fn validate(self) -> Result<RedisSettings, ConfigError> {
-        RedisSettings::new(self.url, self.verdict_ttl, self.history_max_len)
+        let settings = RedisSettings::new(self.url, self.verdict_ttl, self.history_max_len)?;
+        match self.ca {
+            Some(ca) => settings.trusting(ca),
+            None => Ok(settings),
+        }
     }
 }
 
@@ -43,6 +54,9 @@ pub struct RedisSettings {
     pub verdict_ttl: Duration,
     /// Cap of `greenlight:<deployment>:history` (approximate, MAXLEN ~).
     pub history_max_len: u64,
+    /// The CA a `rediss://` server's certificate is checked against;
+    /// `None`: the system's roots.
+    pub ca: Option<PathBuf>,
     /// The parsed URL: opening a client does not parse it again.
     client: redis::Client,
 }
@@ -58,6 +72,16 @@ impl RedisSettings {
             return Err(ConfigError::key(
                 "redis.url",
                 format!("{:?} must start with redis:// or rediss://", redacted(&url)),
+            ));
+        }
+        if url.contains("#insecure") {
+            return Err(ConfigError::key(
+                "redis.url",
+                format!(
+                    "{:?}: #insecure (TLS without checking the certificate) is not allowed; \
+                     give the CA that signed the server's certificate as redis.ca",
+                    redacted(&url)
+                ),
             ));
         }
         let client = redis::Client::open(url.as_str()).map_err(|error| {
@@ -83,8 +107,41 @@ impl RedisSettings {
             url,
             verdict_ttl,
             history_max_len,
+            ca: None,
             client,
         })
+    }
+
+    /// The same, checking the server's certificate against the CA
+    /// certificates in `ca` (PEM) only; the URL must be `rediss://`.
+    pub fn trusting(mut self, ca: PathBuf) -> Result<RedisSettings, ConfigError> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+
+        let refused = |reason: String| ConfigError::key("redis.ca", reason);
+        if !self.url.starts_with("rediss://") {
+            return Err(refused(format!(
+                "is set, but redis.url {:?} is not rediss://: a CA is for TLS",
+                redacted(&self.url)
+            )));
+        }
+        let pem = std::fs::read(&ca)
+            .map_err(|error| refused(format!("cannot read {}: {error}", ca.display())))?;
+        let certificates = CertificateDer::pem_slice_iter(&pem).count();
+        if certificates == 0 {
+            return Err(refused(format!(
+                "{}: no certificate in it (expected -----BEGIN CERTIFICATE-----)",
+                ca.display()
+            )));
+        }
+        let certificates = redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem),
+        };
+        self.client = redis::Client::build_with_tls(self.url.as_str(), certificates)
+            .map_err(|error| refused(format!("{}: {error}", ca.display())))?;
+        self.ca = Some(ca);
+        Ok(self)
     }
 
     /// A client for the configured server (cheap: nothing connects yet).

@@ -11,12 +11,20 @@ impl AggregatorConfig {
     /// One line per section, one per deployment.
     pub fn summary(&self) -> String {
         let mut lines = vec![format!("listen: {} (gRPC)", self.listen)];
+        lines.push(match &self.tls {
+            Some(tls) => format!("tls: {}", tls.describe()),
+            None => "tls: none (plaintext gRPC: anyone who reaches the port is trusted)".into(),
+        });
         lines.push(match &self.redis {
             Some(redis) => format!(
-                "redis: {} (verdict TTL {:?}, history capped at {})",
+                "redis: {} (verdict TTL {:?}, history capped at {}{})",
                 redis.shown_url(),
                 redis.verdict_ttl,
-                redis.history_max_len
+                redis.history_max_len,
+                match &redis.ca {
+                    Some(ca) => format!(", server certificate checked against {}", ca.display()),
+                    None => String::new(),
+                }
             ),
             None => "redis: none (verdicts over gRPC only)".into(),
         });

@@ -1,4 +1,5 @@
-//! Serves every gRPC service on one listener until shutdown.
+//! Serves every gRPC service on one listener until shutdown, over TLS
+//! when `[tls]` is configured (see [`crate::tls`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,9 +16,12 @@ use super::{AgentStreamService, StreamLimit, VerdictApi};
 use crate::config::Limits;
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
+use crate::tls::{ServerTls, incoming};
 
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<ServerTls>>,
     hub: Arc<Hub>,
     health: &HealthPublisher,
     limits: &Limits,
@@ -51,10 +55,14 @@ pub async fn serve(
         shutdown.clone(),
     ))
     .max_decoding_message_size(limits.max_message_bytes);
-    let verdicts =
-        VerdictServiceServer::new(VerdictApi::new(hub, watch_limit, tasks, shutdown.clone()))
-            .max_decoding_message_size(limits.max_message_bytes);
-    tonic::transport::Server::builder()
+    let verdicts = VerdictServiceServer::new(VerdictApi::new(
+        hub,
+        watch_limit,
+        tasks.clone(),
+        shutdown.clone(),
+    ))
+    .max_decoding_message_size(limits.max_message_bytes);
+    let router = tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .concurrency_limit_per_connection(256)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
@@ -62,8 +70,20 @@ pub async fn serve(
         .add_service(health.service())
         .add_service(reflection)
         .add_service(agents)
-        .add_service(verdicts)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
-        .await?;
+        .add_service(verdicts);
+    let stopped = shutdown.clone().cancelled_owned();
+    match tls {
+        Some(tls) => {
+            let incoming = incoming(listener, tls, &tasks, shutdown);
+            router
+                .serve_with_incoming_shutdown(incoming, stopped)
+                .await?
+        }
+        None => {
+            router
+                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped)
+                .await?
+        }
+    }
     Ok(())
 }

@@ -18,12 +18,15 @@
 //! - `written`: the latest verdict and state written per deployment, kept
 //!   for the refresh, and the losses found (gaps).
 //! - `restore`: [`load_states`], reading the saved states at start-up.
+//! - `explain`: [`describe`], Redis errors that say what to fix.
 
 mod entries;
+mod explain;
 mod publisher;
 mod restore;
 mod written;
 
+pub use explain::describe;
 pub use publisher::{QUEUE, RedisPublisher};
 
 use std::time::SystemTime;

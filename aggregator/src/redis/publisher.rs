@@ -215,6 +215,7 @@ impl RedisPublisher {
     }
 
     fn failed(&mut self, error: &redis::RedisError, what: &str) {
+        let error = super::describe(error);
         if self.down_since.is_none() {
             self.down_since = Some(Instant::now());
             tracing::warn!(url = %self.settings.shown_url(), %error, "{what}");

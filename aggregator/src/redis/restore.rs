@@ -45,6 +45,7 @@ pub async fn load_states(
             }
             Err(error) => {
                 if !warned {
+                    let error = super::describe(&error);
                     tracing::warn!(url = %settings.shown_url(), %error, "cannot read the saved state from Redis; waiting for it before deciding anything");
                     warned = true;
                 }

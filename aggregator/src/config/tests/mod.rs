@@ -3,6 +3,7 @@
 mod limits;
 mod origins;
 mod rules;
+mod tls;
 mod traffic_source;
 
 use std::path::{Path, PathBuf};
