@@ -42,8 +42,8 @@ impl Failure {
         match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
                 // A transport error keeps its cause (a TLS alert) in the sources.
-                let detail = crate::client::source_chain(status);
-                match crate::client::tls_hint(&detail) {
+                let detail = crate::transport_error::source_chain(status);
+                match crate::transport_error::tls_hint(&detail) {
                     Some(hint) => Failure::new(
                         USAGE,
                         format!("TLS with the aggregator at {address} failed: {hint} ({detail})"),

@@ -17,6 +17,7 @@ mod control;
 mod exit;
 mod render;
 mod target;
+mod transport_error;
 mod wait;
 
 use std::path::PathBuf;

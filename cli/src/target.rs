@@ -90,7 +90,7 @@ impl Target {
                 usage(format!(
                     "TLS for {}: {} (check --ca, --cert and --key)",
                     self.url,
-                    crate::client::source_chain(&error)
+                    crate::transport_error::source_chain(&error)
                 ))
             }),
             None => Ok(endpoint),
