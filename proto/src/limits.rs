@@ -5,6 +5,8 @@
 /// A name: a check, a component, a unit, a version, a run id. Over it the
 /// message is refused (a name cut short would be a different name).
 pub const MAX_NAME_BYTES: usize = 128;
+/// An agent's instance id (a host or pod name can be long).
+pub const MAX_INSTANCE_ID_BYTES: usize = 200;
 /// Free text: a check's error. Over it the text is clamped with a marker
 /// (the start of an error says the most).
 pub const MAX_TEXT_BYTES: usize = 1024;

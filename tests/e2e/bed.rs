@@ -142,12 +142,7 @@ impl Bed {
         interval: &str,
     ) -> Process {
         let config = self.agent_config(color, instance, backend, dependencies, interval);
-        Process::spawn(
-            binary("greenlight-agent"),
-            &["--config", path_str(&config)],
-            &[("RUST_LOG", "info")],
-        )
-        .expect("starting greenlight-agent")
+        spawn_agent(&config)
     }
 
     /// Writes the config `agent` starts an agent with, for a test that runs
@@ -194,12 +189,7 @@ impl Bed {
             no_dependencies,
             "500ms",
         );
-        Process::spawn(
-            binary("greenlight-agent"),
-            &["--config", path_str(&config)],
-            &[("RUST_LOG", "info")],
-        )
-        .expect("starting greenlight-agent")
+        spawn_agent(&config)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -309,6 +299,16 @@ pub async fn verdict_where_on(
         }
     })
     .await
+}
+
+/// An agent started with the config at `config`.
+fn spawn_agent(config: &Path) -> Process {
+    Process::spawn(
+        binary("greenlight-agent"),
+        &["--config", path_str(config)],
+        &[("RUST_LOG", "info")],
+    )
+    .expect("starting greenlight-agent")
 }
 
 pub fn path_str(path: &Path) -> &str {

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use greenlight_proto::limits::{MAX_INSTANCE_ID_BYTES, MAX_NAME_BYTES};
 use greenlight_proto::v1::{Color, Hello};
 
 use super::agent::{AgentIdentity, AgentKey};
@@ -63,16 +64,21 @@ pub fn validate_hello(hello: &Hello) -> Result<(AgentKey, AgentIdentity), HelloE
     if hello.instance_id.trim().is_empty() {
         return Err(invalid("hello.instance_id", "must not be empty"));
     }
-    if hello.instance_id.len() > 200 {
-        return Err(invalid("hello.instance_id", "longer than 200 characters"));
-    }
-    for (field, value) in [
-        ("hello.instance_id", &hello.instance_id),
-        ("hello.agent_version", &hello.agent_version),
-        ("hello.backend_version", &hello.backend_version),
-        ("hello.run_id", &hello.run_id),
+    for (field, value, max_bytes) in [
+        (
+            "hello.instance_id",
+            &hello.instance_id,
+            MAX_INSTANCE_ID_BYTES,
+        ),
+        ("hello.agent_version", &hello.agent_version, MAX_NAME_BYTES),
+        (
+            "hello.backend_version",
+            &hello.backend_version,
+            MAX_NAME_BYTES,
+        ),
+        ("hello.run_id", &hello.run_id, MAX_NAME_BYTES),
     ] {
-        if let Some(problem) = name_problem(value) {
+        if let Some(problem) = name_problem(value, max_bytes) {
             return Err(invalid(field, problem));
         }
     }

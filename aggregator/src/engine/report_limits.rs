@@ -74,19 +74,19 @@ fn check_names(check: &CheckResult) -> Result<(), Problem> {
         ("observed_unit", check.observed_unit.as_str()),
         ("redis.role", role),
     ] {
-        if let Some(problem) = name_problem(value) {
+        if let Some(problem) = name_problem(value, MAX_NAME_BYTES) {
             return Err((name, problem));
         }
     }
     Ok(())
 }
 
-/// Why `value` is no name: over [`MAX_NAME_BYTES`], or with control
-/// characters (names end up in keys, logs and terminals).
-pub fn name_problem(value: &str) -> Option<String> {
-    if value.len() > MAX_NAME_BYTES {
+/// Why `value` is no name: over `max_bytes`, or with control characters
+/// (names end up in keys, logs and terminals).
+pub fn name_problem(value: &str, max_bytes: usize) -> Option<String> {
+    if value.len() > max_bytes {
         return Some(format!(
-            "{} bytes (starting {:?}); at most {MAX_NAME_BYTES}",
+            "{} bytes (starting {:?}); at most {max_bytes}",
             value.len(),
             value.chars().take(24).collect::<String>()
         ));

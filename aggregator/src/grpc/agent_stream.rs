@@ -148,7 +148,8 @@ async fn serve_reports(
     outbound: Outbound,
     shutdown: CancellationToken,
 ) {
-    let mut refusals_logged = tokio::time::Instant::now();
+    // None until the first refusal, which is logged at once.
+    let mut refusals_logged: Option<tokio::time::Instant> = None;
     loop {
         let next = tokio::select! {
             _ = shutdown.cancelled() => {
@@ -165,8 +166,10 @@ async fn serve_reports(
                 if stream.rate.admit(now) {
                     answer_report(&stream.hub, &stream.key, report)
                 } else {
-                    if now.duration_since(refusals_logged) >= REFUSALS_LOGGED_EVERY {
-                        refusals_logged = now;
+                    if refusals_logged
+                        .is_none_or(|logged| now.duration_since(logged) >= REFUSALS_LOGGED_EVERY)
+                    {
+                        refusals_logged = Some(now);
                         tracing::warn!(
                             refused = stream.rate.take_refused(),
                             "agent sends more reports than limits.max_reports_per_second allows; refused"
