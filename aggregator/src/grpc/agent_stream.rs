@@ -164,7 +164,7 @@ async fn serve_reports(
             })) => {
                 let now = tokio::time::Instant::now();
                 if stream.rate.admit(now) {
-                    answer_report(&stream.hub, &stream.key, report)
+                    answer_report(&stream.hub, &stream.key, report, now)
                 } else {
                     if refusals_logged
                         .is_none_or(|logged| now.duration_since(logged) >= REFUSALS_LOGGED_EVERY)
@@ -250,12 +250,23 @@ fn inbound_error(status: Status) -> Status {
     }
 }
 
-fn answer_report(hub: &Hub, key: &AgentKey, report: Report) -> AggregatorMessage {
+/// `arrived` is when the report was read off the stream: the time from it
+/// to the engine's answer (waiting for the engine included) is logged with
+/// each accepted report, which is how a flood's effect on others is measured.
+fn answer_report(
+    hub: &Hub,
+    key: &AgentKey,
+    report: Report,
+    arrived: tokio::time::Instant,
+) -> AggregatorMessage {
     let sequence = report.sequence;
-    match hub.with_engine(|engine, now| engine.report(key, report, now)) {
+    let outcome = hub.with_engine(|engine, now| engine.report(key, report, now));
+    match outcome {
         ReportOutcome::Accepted => {
-            // Tests read these to prove no sequence is lost or counted twice.
-            tracing::debug!(sequence, "report accepted");
+            // Tests read these to prove no sequence is lost or counted twice,
+            // and the delay to measure how promptly reports are evaluated.
+            let delay_us = arrived.elapsed().as_micros() as u64;
+            tracing::debug!(sequence, delay_us, "report accepted");
             message(AggregatorBody::Ack(Ack { sequence }))
         }
         ReportOutcome::Duplicate => reject(sequence, RejectReason::Duplicate, "already received"),
