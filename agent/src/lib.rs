@@ -125,6 +125,7 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
     let target = StreamTarget {
         address: config.aggregator.origin().ascii_serialization(),
         tls: config.aggregator_tls.clone(),
+        token_file: config.token_file.clone(),
         hello: hello(&config),
         min_requests,
     };

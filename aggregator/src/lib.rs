@@ -15,9 +15,11 @@
 //! - [`traffic_source`]: reading where the load balancer sends traffic.
 //! - [`tls`]: TLS on the gRPC port, reloaded without dropping streams, and
 //!   the peer's certificate identity.
+//! - [`auth`]: who may call what (tokens, client certificates, roles).
 //! - [`config`]: TOML + environment + flags, validated.
 //! - [`clock`]: wall time that follows tokio's (paused) clock.
 
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod dispatch;
@@ -146,10 +148,20 @@ pub async fn run_on(
             None
         }
     };
-    tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "aggregator serving gRPC");
+    let auth = match &config.auth {
+        Some(auth) => Arc::new(auth.policy.clone()),
+        None => {
+            tracing::warn!(
+                "no [auth]: no credentials are asked; anyone who can reach the port can cut over and roll back"
+            );
+            Arc::new(auth::AuthPolicy::open())
+        }
+    };
+    tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), auth = auth.is_enforced(), "aggregator serving gRPC");
     let served = grpc::serve(
         listener,
         tls,
+        auth,
         hub,
         &health,
         &config.limits,

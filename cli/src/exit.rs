@@ -52,6 +52,12 @@ impl Failure {
                 }
             }
             Code::InvalidArgument => Failure::new(USAGE, status.message()),
+            // Credentials are configuration: the token or certificate given
+            // (or not given) has to change.
+            Code::Unauthenticated | Code::PermissionDenied => Failure::new(
+                USAGE,
+                format!("the aggregator at {address} refused: {}", status.message()),
+            ),
             _ => Failure::new(DOES_NOT_HOLD, status.message()),
         }
     }

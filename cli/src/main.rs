@@ -31,7 +31,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Exit codes (stable, for scripts):
 ///   0  the asked condition holds (e.g. the candidate is READY)
 ///   1  it does not (not ready, unknown deployment, wait timed out)
-///   2  usage or configuration error
+///   2  usage or configuration error (credentials too: none where the
+///      aggregator wants them, an unknown token, or a role that may not)
 ///   3  the aggregator is unreachable or did not answer in time
 ///
 /// Examples:
@@ -48,6 +49,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// without it; --cert and --key answer an aggregator that wants client
 /// certificates. A token (--token-file, or the GREENLIGHT_TOKEN environment
 /// variable) goes with every call as `authorization: Bearer <token>`.
+/// With [auth] on the aggregator, a viewer's token reads (status, verdict,
+/// wait, watch, history) and an operator's also steers (cutover, rollback,
+/// pause, resume); the history names the token's holder as who asked.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight", version, verbatim_doc_comment)]
 struct Cli {

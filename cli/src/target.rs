@@ -217,16 +217,9 @@ fn token(flags: &Flags) -> Result<Option<MetadataValue<Ascii>>, Failure> {
         (None, Some(text)) => (text.trim().to_string(), TOKEN_ENV.to_string()),
         (None, None) => return Ok(None),
     };
-    if text.is_empty() {
-        return Err(usage(format!("{from}: the token is empty")));
-    }
-    MetadataValue::try_from(format!("Bearer {text}"))
+    greenlight_proto::bearer::authorization(&text)
         .map(Some)
-        .map_err(|_| {
-            usage(format!(
-                "{from}: the token must be printable ASCII on one line"
-            ))
-        })
+        .map_err(|problem| usage(format!("{from}: {problem}")))
 }
 
 #[cfg(test)]

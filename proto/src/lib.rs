@@ -6,8 +6,10 @@
 //! - [`names`]: the words used on the wire and in JSON for colors, decisions, phases.
 //! - [`json`]: [`json::VerdictJson`], the verdict as JSON (Redis and `--json`).
 //! - [`time`]: protobuf timestamps to and from `SystemTime`.
+//! - [`bearer`]: a token as the `authorization` header the aggregator reads.
 //! - [`limits`]: the lengths and counts every message keeps (docs/protocol.md).
 
+pub mod bearer;
 pub mod json;
 pub mod limits;
 pub mod names;

@@ -9,5 +9,5 @@
 //! - `support`: the raw stream, honest reports, and the real agent.
 
 mod stream_limits;
-mod support;
+pub mod support;
 mod table;

@@ -44,6 +44,8 @@ pub struct AgentConfig {
     pub(crate) aggregator: Url,
     /// `Some` exactly when `aggregator` is `https://`.
     pub(crate) aggregator_tls: Option<AggregatorTls>,
+    /// Its bearer token's file, checked readable; read at each connect.
+    pub(crate) token_file: Option<std::path::PathBuf>,
     pub(crate) deployment: String,
     pub(crate) color: Color,
     pub(crate) instance_id: String,

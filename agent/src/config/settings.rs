@@ -3,6 +3,7 @@
 //! checked yet; [`AgentSettings::validate`](super::AgentSettings::validate)
 //! turns it into an [`AgentConfig`](super::AgentConfig).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,11 @@ pub struct AgentSettings {
     /// TLS of the stream to an `https://` aggregator: its CA, and this
     /// agent's certificate and key for mutual TLS.
     pub tls: TlsSettings,
+    /// A file holding this agent's bearer token, for an aggregator with
+    /// `[auth]` that knows agents by token. Read again at every reconnect,
+    /// so a rotated token is picked up without a restart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
     /// The service that runs as two environments, e.g. `escashop`. Required.
     pub deployment: String,
     /// Which environment this agent sits beside: `blue` or `green`. Required.
@@ -60,6 +66,7 @@ impl Default for AgentSettings {
         AgentSettings {
             aggregator: DEFAULT_AGGREGATOR.to_string(),
             tls: TlsSettings::default(),
+            token_file: None,
             deployment: String::new(),
             color: String::new(),
             instance_id: None,

@@ -100,6 +100,33 @@ mod validation {
     }
 
     #[test]
+    fn a_token_file_must_hold_one_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = rejected(AgentSettings {
+            token_file: Some(dir.path().join("missing")),
+            ..test_settings()
+        });
+        assert_eq!(error.key.as_deref(), Some("token_file"));
+        assert!(error.reason.contains("cannot read"), "{error}");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let error = rejected(AgentSettings {
+            token_file: Some(empty),
+            ..test_settings()
+        });
+        assert!(error.reason.contains("empty"), "{error}");
+        let good = dir.path().join("agent.token");
+        std::fs::write(&good, "s3cret-token\n").unwrap();
+        let config = AgentSettings {
+            token_file: Some(good.clone()),
+            ..test_settings()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(config.token_file, Some(good));
+    }
+
+    #[test]
     fn https_is_tls_and_tls_keys_need_it() {
         let config = AgentSettings {
             aggregator: "https://aggregator:7070".into(),

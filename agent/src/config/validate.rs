@@ -16,6 +16,10 @@ impl AgentSettings {
     pub fn validate(self) -> Result<AgentConfig, ConfigError> {
         let aggregator = parse_url("aggregator", &self.aggregator, &["http", "https"])?;
         let aggregator_tls = self.tls.validate(aggregator.scheme() == "https")?;
+        if let Some(path) = &self.token_file {
+            crate::stream::read_token(path)
+                .map_err(|reason| ConfigError::key("token_file", reason))?;
+        }
         if self.deployment.trim().is_empty() {
             return Err(ConfigError::key(
                 "deployment",
@@ -89,6 +93,7 @@ impl AgentSettings {
         Ok(AgentConfig {
             aggregator,
             aggregator_tls,
+            token_file: self.token_file,
             deployment: self.deployment,
             color,
             instance_id,

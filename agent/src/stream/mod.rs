@@ -8,6 +8,7 @@
 
 mod session;
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use greenlight_proto::v1::Hello;
 use greenlight_retry::RetryPolicy;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Endpoint;
 use tracing::{debug, error, info, warn};
 
@@ -38,6 +40,8 @@ pub(crate) struct StreamTarget {
     pub(crate) address: String,
     /// `Some` for `https://`: TLS, never plaintext.
     pub(crate) tls: Option<AggregatorTls>,
+    /// Read at every attempt: a rotated token needs no restart.
+    pub(crate) token_file: Option<PathBuf>,
     pub(crate) hello: Hello,
     /// Set from each Welcome: the traffic check judges by the aggregator's minimum.
     pub(crate) min_requests: AggregatorMinRequests,
@@ -81,8 +85,15 @@ pub(crate) async fn run_stream(
         }
         let open = async {
             let endpoint = endpoint(&target.address, target.tls.as_ref())?;
+            let token = target
+                .token_file
+                .as_deref()
+                .map(read_token)
+                .transpose()
+                .map_err(StreamError::Connect)?;
             Session::open(
                 &endpoint,
+                token,
                 target.hello.clone(),
                 &target.min_requests,
                 &outbox,
@@ -122,6 +133,15 @@ pub(crate) async fn run_stream(
             _ = tokio::time::sleep(delay) => {}
         }
     }
+}
+
+/// The `authorization` header for the token in `path`; the error says
+/// which file and why.
+pub(crate) fn read_token(path: &Path) -> Result<MetadataValue<Ascii>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the token file {}: {error}", path.display()))?;
+    greenlight_proto::bearer::authorization(&text)
+        .map_err(|problem| format!("{}: {problem}", path.display()))
 }
 
 /// The endpoint of one connection attempt, with the TLS files as they are
@@ -222,7 +242,7 @@ impl<'a> Outage<'a> {
                 reason = %message,
                 retry_in = ?HELLO_REJECTED_RETRY,
                 "CONFIGURATION ERROR: the aggregator refuses this agent's identity; fix the \
-                 agent's configuration (deployment, color, instance_id)"
+                 agent's configuration (deployment, color, instance_id, or its certificate or token_file)"
             );
         }
         self.last_refusal = Some(message.to_string());

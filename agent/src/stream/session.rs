@@ -12,6 +12,7 @@ use greenlight_proto::v1::{AgentMessage, AggregatorMessage, Hello, Reject, Rejec
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
+use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Endpoint;
 use tonic::{Code, Status, Streaming};
 use tracing::{debug, error, warn};
@@ -34,7 +35,8 @@ const OUTBOUND_MESSAGES: usize = 16;
 pub enum StreamError {
     #[error("cannot connect: {0}")]
     Connect(String),
-    /// INVALID_ARGUMENT: the aggregator refuses who we say we are. Retrying
+    /// INVALID_ARGUMENT, UNAUTHENTICATED or PERMISSION_DENIED: the
+    /// aggregator refuses who we say we are, or our credentials. Retrying
     /// fast cannot help; the configuration has to change.
     #[error("the aggregator refused the Hello: {0}")]
     HelloRejected(String),
@@ -51,7 +53,9 @@ pub enum StreamError {
 impl From<Status> for StreamError {
     fn from(status: Status) -> Self {
         match status.code() {
-            Code::InvalidArgument => StreamError::HelloRejected(status.message().to_string()),
+            Code::InvalidArgument | Code::Unauthenticated | Code::PermissionDenied => {
+                StreamError::HelloRejected(status.message().to_string())
+            }
             code => StreamError::Status {
                 code,
                 message: status.message().to_string(),
@@ -74,6 +78,7 @@ impl Session {
     /// aggregator already holds.
     pub(super) async fn open(
         endpoint: &Endpoint,
+        token: Option<MetadataValue<Ascii>>,
         hello: Hello,
         min_requests: &AggregatorMinRequests,
         outbox: &SharedOutbox,
@@ -91,8 +96,12 @@ impl Session {
                 .connect()
                 .await
                 .map_err(|error| StreamError::Connect(crate::error_text::describe(&error)))?;
+            let mut request = tonic::Request::new(ReceiverStream::new(outgoing));
+            if let Some(token) = token {
+                request.metadata_mut().insert("authorization", token);
+            }
             let mut responses = AgentServiceClient::new(channel)
-                .stream(ReceiverStream::new(outgoing))
+                .stream(request)
                 .await?
                 .into_inner();
             match responses.message().await? {

@@ -14,8 +14,10 @@
 //! - `hooks`: `[hooks.cutover]`, `[hooks.rollback]`.
 //! - `limits`: `[limits]` ([`Limits`]).
 //! - `tls`: `[tls]`, the files read once ([`TlsSettings`]).
+//! - `auth`: `[auth]`, the tokens file read once ([`AuthSettings`]).
 //! - `summary`: what a config means, in words (`--check-config`).
 
+mod auth;
 mod deployment;
 mod error;
 mod hooks;
@@ -33,6 +35,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use self::auth::AuthSettings;
 pub use self::error::{ConfigError, Origin};
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
@@ -51,6 +54,8 @@ pub struct AggregatorConfig {
     pub listen: SocketAddr,
     /// TLS on `listen`; `None` serves plaintext gRPC.
     pub tls: Option<TlsSettings>,
+    /// Who may call; `None`: nobody is asked for credentials.
+    pub auth: Option<AuthSettings>,
     /// Where verdicts are published; `None` runs without Redis.
     pub redis: Option<RedisSettings>,
     /// Settings for deployments not named in `deployments`.
@@ -72,6 +77,7 @@ impl AggregatorConfig {
         AggregatorConfig {
             listen,
             tls: None,
+            auth: None,
             redis: None,
             defaults: DeploymentSettings::default(),
             deployments: BTreeMap::new(),
@@ -90,6 +96,7 @@ struct RawConfig {
     #[serde(default = "default_listen")]
     listen: String,
     tls: Option<tls::RawTls>,
+    auth: Option<auth::RawAuth>,
     redis: Option<redis::RawRedis>,
     #[serde(default)]
     defaults: deployment::RawDeployment,
@@ -125,6 +132,10 @@ impl RawConfig {
             return Err(ConfigError::key("tick", "must be between 1ms and 5s"));
         }
         let tls = self.tls.map(tls::RawTls::validate).transpose()?;
+        let auth = self
+            .auth
+            .map(|auth| auth.validate(tls.as_ref()))
+            .transpose()?;
         let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
         let hooks = self.hooks.validate()?;
         // With a hook the switch is the hook's to carry out and report: the
@@ -147,6 +158,7 @@ impl RawConfig {
         Ok(AggregatorConfig {
             listen,
             tls,
+            auth,
             redis,
             defaults,
             deployments,

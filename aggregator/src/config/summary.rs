@@ -15,6 +15,12 @@ impl AggregatorConfig {
             Some(tls) => format!("tls: {}", tls.describe()),
             None => "tls: none (plaintext gRPC: anyone who reaches the port is trusted)".into(),
         });
+        lines.push(match &self.auth {
+            Some(auth) => format!("auth: {}", auth.describe()),
+            None => {
+                "auth: none (no credentials asked: anyone who reaches the port can steer)".into()
+            }
+        });
         lines.push(match &self.redis {
             Some(redis) => format!(
                 "redis: {} (verdict TTL {:?}, history capped at {}{})",

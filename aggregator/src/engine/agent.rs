@@ -21,6 +21,19 @@ pub struct AgentKey {
     pub instance_id: String,
 }
 
+impl std::fmt::Display for AgentKey {
+    /// `escashop/green/green-1`, as bindings and refusals write it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}",
+            self.deployment,
+            greenlight_proto::names::color_name(self.color),
+            self.instance_id
+        )
+    }
+}
+
 /// The Hello's facts, kept for summaries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentIdentity {
@@ -48,6 +61,9 @@ pub enum ReportOutcome {
     /// No Hello registered this agent (or it was forgotten).
     UnknownAgent,
 }
+
+/// The least silence after which another run may take a stream over.
+pub const TAKEOVER_AFTER_MIN: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct AgentState {
@@ -132,6 +148,22 @@ impl AgentState {
         self.connected = true;
         self.connected_at = now;
         self.last_seen = now;
+    }
+
+    /// Whether its stream still counts as alive: connected, and heard from
+    /// within three intervals (at least [`TAKEOVER_AFTER_MIN`]). A stream
+    /// silent for longer (a half-open connection after a crash) may be
+    /// taken over by a new run.
+    pub fn stream_alive(&self, now: SystemTime) -> bool {
+        let quiet = now.duration_since(self.last_seen).unwrap_or_default();
+        self.connected && quiet < (self.identity.interval * 3).max(TAKEOVER_AFTER_MIN)
+    }
+
+    /// Whether `identity` is this agent's own run reconnecting: it may
+    /// replace its stream (the old one is dead, or about to be). An agent
+    /// that does not say its run is never taken for the same one.
+    pub fn same_run(&self, identity: &AgentIdentity) -> bool {
+        !identity.run_id.is_empty() && identity.run_id == self.identity.run_id
     }
 
     /// Takes a report in. Returns the outcome and, when accepted, how many

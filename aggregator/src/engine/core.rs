@@ -10,7 +10,7 @@ use greenlight_proto::v1::{Action, Hello, Report, Verdict};
 use super::agent::{AgentKey, AgentState, ReportOutcome};
 use super::alerts::alert_for;
 use super::deployment::{Deployment, Evaluation, summary};
-use super::hello::{self, HelloError};
+use super::hello::{self, HelloRefused};
 use super::outputs::{ActionOrder, Outputs};
 use super::saved::{RestoreError, SavedState};
 use super::settings::DeploymentSettings;
@@ -92,9 +92,23 @@ impl Engine {
         hello: &Hello,
         connection: u64,
         now: SystemTime,
-    ) -> Result<(AgentKey, u64), HelloError> {
+    ) -> Result<(AgentKey, u64), HelloRefused> {
         let (key, identity) = hello::validate_hello(hello)?;
         self.step(now);
+        if let Some(live) = self
+            .deployments
+            .get(&key.deployment)
+            .and_then(|deployment| deployment.agents.get(&key))
+            .filter(|agent| agent.stream_alive(now) && !agent.same_run(&identity))
+        {
+            return Err(HelloRefused::AlreadyConnected {
+                identity: key.to_string(),
+                heard_ms: now
+                    .duration_since(live.last_seen)
+                    .unwrap_or_default()
+                    .as_millis(),
+            });
+        }
         let deployment = self.deployment_mut(&key.deployment, now);
         let restored = deployment.restored_sequences.remove(&*identity.run_id);
         let agent = deployment
@@ -109,6 +123,15 @@ impl Engine {
         let last_sequence = agent.last_sequence;
         self.evaluate(&key.deployment, now);
         Ok((key, last_sequence))
+    }
+
+    /// Whether `connection` is the stream that speaks for `key` now: a
+    /// stream replaced by its run's reconnect must not go on reporting.
+    pub fn owns_stream(&self, key: &AgentKey, connection: u64) -> bool {
+        self.deployments
+            .get(&key.deployment)
+            .and_then(|deployment| deployment.agents.get(key))
+            .is_some_and(|agent| agent.connection == connection)
     }
 
     /// The fewest requests the traffic rules judge on, for the agents'

@@ -19,6 +19,19 @@ pub struct HelloError {
     pub reason: String,
 }
 
+/// Why a Hello was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HelloRefused {
+    #[error(transparent)]
+    Invalid(#[from] HelloError),
+    /// Another run's stream for this identity is alive: two streams are
+    /// never interleaved as one agent.
+    #[error(
+        "{identity} is already connected on a live stream (last heard {heard_ms} ms ago, another run of the agent); a second stream for it is refused: stop the other agent, or give this one its own instance_id"
+    )]
+    AlreadyConnected { identity: String, heard_ms: u128 },
+}
+
 fn invalid(field: &'static str, reason: impl Into<String>) -> HelloError {
     HelloError {
         field,

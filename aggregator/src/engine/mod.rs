@@ -57,7 +57,7 @@ mod tests;
 pub use agent::{AgentKey, ReportOutcome};
 pub use control::{ControlError, ControlOutcome};
 pub use core::{Engine, epoch_floor};
-pub use hello::{HelloError, validate_deployment_name};
+pub use hello::{HelloError, HelloRefused, validate_deployment_name};
 pub use outputs::{ActionOrder, Alert, Outputs, Severity};
 pub use saved::{RestoreError, SavedState};
 pub use settings::{BaselineSettings, DeploymentSettings, HysteresisSettings};

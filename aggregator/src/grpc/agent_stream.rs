@@ -18,7 +18,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use super::report_rate::{RateSettings, ReportRate};
 use super::{StreamLimit, StreamSlot};
-use crate::engine::{AgentKey, ReportOutcome};
+use crate::auth::{Action, AuthPolicy, Caller, authorize};
+use crate::engine::{AgentKey, HelloRefused, ReportOutcome};
 use crate::hub::Hub;
 
 /// An agent that connects must say who it is promptly.
@@ -30,6 +31,7 @@ const REFUSALS_LOGGED_EVERY: Duration = Duration::from_secs(10);
 
 pub struct AgentStreamService {
     hub: Arc<Hub>,
+    auth: Arc<AuthPolicy>,
     limit: StreamLimit,
     rate: RateSettings,
     tasks: TaskTracker,
@@ -39,6 +41,7 @@ pub struct AgentStreamService {
 impl AgentStreamService {
     pub fn new(
         hub: Arc<Hub>,
+        auth: Arc<AuthPolicy>,
         limit: StreamLimit,
         rate: RateSettings,
         tasks: TaskTracker,
@@ -46,6 +49,7 @@ impl AgentStreamService {
     ) -> Self {
         AgentStreamService {
             hub,
+            auth,
             limit,
             rate,
             tasks,
@@ -65,11 +69,16 @@ impl AgentService for AgentStreamService {
         request: Request<Streaming<AgentMessage>>,
     ) -> Result<Response<Self::StreamStream>, Status> {
         let peer = request.remote_addr();
+        // Credentials first: a stranger takes no stream slot.
+        let caller = authorize(&self.auth, &request, Action::Report, "AgentService.Stream")?;
         let slot = self.limit.acquire().inspect_err(|status| {
             tracing::warn!(?peer, error = status.message(), "agent stream refused");
         })?;
         let mut inbound = request.into_inner();
         let hello = first_hello(&mut inbound).await.inspect_err(|status| {
+            tracing::warn!(?peer, error = status.message(), "agent stream refused");
+        })?;
+        bound_to(&caller, &hello).inspect_err(|status| {
             tracing::warn!(?peer, error = status.message(), "agent stream refused");
         })?;
         let connection = self.hub.connection_id();
@@ -78,11 +87,16 @@ impl AgentService for AgentStreamService {
             .with_engine(|engine, now| {
                 let (key, last) = engine.hello(&hello, connection, now)?;
                 let min_requests = engine.min_requests(&key.deployment);
-                Ok::<_, crate::engine::HelloError>((key, last, min_requests))
+                Ok::<_, HelloRefused>((key, last, min_requests))
             })
-            .map_err(|error| {
-                tracing::warn!(?peer, %error, "agent stream refused");
-                Status::invalid_argument(error.to_string())
+            .map_err(|refused| {
+                tracing::warn!(?peer, error = %refused, "agent stream refused");
+                match refused {
+                    HelloRefused::Invalid(error) => Status::invalid_argument(error.to_string()),
+                    live @ HelloRefused::AlreadyConnected { .. } => {
+                        Status::already_exists(live.to_string())
+                    }
+                }
             })?;
         tracing::info!(
             deployment = %key.deployment,
@@ -114,6 +128,26 @@ impl AgentService for AgentStreamService {
         ));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
+}
+
+/// An agent reports only for the identities its credential names.
+fn bound_to(caller: &Caller, hello: &Hello) -> Result<(), Status> {
+    match caller.binding() {
+        Some(binding) if !binding.allows(hello) => Err(Status::permission_denied(format!(
+            "this agent's credential is for {binding}; its Hello says {}/{}/{} (an agent reports only for the identity it was issued)",
+            short(&hello.deployment),
+            greenlight_proto::names::color_name(
+                greenlight_proto::v1::Color::try_from(hello.color).unwrap_or_default()
+            ),
+            short(&hello.instance_id),
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A client's string in our words, cut short.
+fn short(text: &str) -> String {
+    text.chars().take(64).collect()
 }
 
 async fn first_hello(inbound: &mut Streaming<AgentMessage>) -> Result<Hello, Status> {
@@ -164,7 +198,13 @@ async fn serve_reports(
             })) => {
                 let now = tokio::time::Instant::now();
                 if stream.rate.admit(now) {
-                    answer_report(&stream.hub, &stream.key, report, now)
+                    match answer_report(&stream, report, now) {
+                        Some(answer) => answer,
+                        None => {
+                            let _ = outbound.send(Err(replaced(&stream.key))).await;
+                            break;
+                        }
+                    }
                 } else {
                     if refusals_logged
                         .is_none_or(|logged| now.duration_since(logged) >= REFUSALS_LOGGED_EVERY)
@@ -212,7 +252,6 @@ async fn serve_reports(
 /// A stream keeps its first Hello's identity for its life: another agent
 /// (or the same one under another name) needs a stream of its own.
 fn second_hello(key: &AgentKey, hello: &Hello) -> AggregatorMessage {
-    let short = |text: &str| text.chars().take(64).collect::<String>();
     let detail = format!(
         "this stream is {}/{}/{} for its life; a Hello for {:?}/{}/{:?} is ignored (open a stream of its own)",
         key.deployment,
@@ -224,6 +263,14 @@ fn second_hello(key: &AgentKey, hello: &Hello) -> AggregatorMessage {
     );
     tracing::warn!(%detail, "a second Hello on an agent stream");
     reject(0, RejectReason::UnexpectedHello, &detail)
+}
+
+/// What a replaced stream is told as it is ended.
+fn replaced(key: &AgentKey) -> Status {
+    tracing::info!("a reconnect of the same run took over; this older stream ends");
+    Status::aborted(format!(
+        "a newer stream of the same agent run took over {key}; this one is closed"
+    ))
 }
 
 fn rate_limited(sequence: u64, rate: &ReportRate) -> AggregatorMessage {
@@ -253,15 +300,21 @@ fn inbound_error(status: Status) -> Status {
 /// `arrived` is when the report was read off the stream: the time from it
 /// to the engine's answer (waiting for the engine included) is logged with
 /// each accepted report, which is how a flood's effect on others is measured.
+/// `None` when this stream no longer speaks for its agent: its run
+/// reconnected on another stream, which took over.
 fn answer_report(
-    hub: &Hub,
-    key: &AgentKey,
+    stream: &Stream,
     report: Report,
     arrived: tokio::time::Instant,
-) -> AggregatorMessage {
+) -> Option<AggregatorMessage> {
     let sequence = report.sequence;
-    let outcome = hub.with_engine(|engine, now| engine.report(key, report, now));
-    match outcome {
+    let key = &stream.key;
+    let outcome = stream.hub.with_engine(|engine, now| {
+        engine
+            .owns_stream(key, stream.connection)
+            .then(|| engine.report(key, report, now))
+    })?;
+    Some(match outcome {
         ReportOutcome::Accepted => {
             // Tests read these to prove no sequence is lost or counted twice,
             // and the delay to measure how promptly reports are evaluated.
@@ -290,7 +343,7 @@ fn answer_report(
             RejectReason::Invalid,
             "this agent is no longer registered; reconnect with a Hello",
         ),
-    }
+    })
 }
 
 fn reject(sequence: u64, reason: RejectReason, detail: &str) -> AggregatorMessage {

@@ -10,9 +10,11 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tonic::service::interceptor::InterceptedService;
 
 use super::report_rate::RateSettings;
 use super::{AgentStreamService, StreamLimit, VerdictApi};
+use crate::auth::{Action, AuthPolicy, interceptor};
 use crate::config::Limits;
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
@@ -22,6 +24,7 @@ use crate::tls::{ServerTls, incoming};
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<ServerTls>>,
+    auth: Arc<AuthPolicy>,
     hub: Arc<Hub>,
     health: &HealthPublisher,
     limits: &Limits,
@@ -32,6 +35,20 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(greenlight_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    // Reflection tells a client every method: a viewer's to read. Health
+    // stays open by default, for load balancers and grpc_health_probe.
+    let reflection = InterceptedService::new(
+        reflection,
+        interceptor(auth.clone(), Some(Action::Read), "reflection"),
+    );
+    let health_service = InterceptedService::new(
+        health.service(),
+        interceptor(
+            auth.clone(),
+            (!auth.health_open()).then_some(Action::Read),
+            "grpc.health.v1",
+        ),
+    );
     let agent_limit = StreamLimit::new(
         limits.max_agent_streams,
         "agent streams",
@@ -49,6 +66,7 @@ pub async fn serve(
     // Reports are small; anything bigger is a broken or hostile client.
     let agents = AgentServiceServer::new(AgentStreamService::new(
         hub.clone(),
+        auth.clone(),
         agent_limit,
         rate,
         tasks.clone(),
@@ -57,6 +75,7 @@ pub async fn serve(
     .max_decoding_message_size(limits.max_message_bytes);
     let verdicts = VerdictServiceServer::new(VerdictApi::new(
         hub,
+        auth,
         watch_limit,
         tasks.clone(),
         shutdown.clone(),
@@ -67,7 +86,7 @@ pub async fn serve(
         .concurrency_limit_per_connection(256)
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(5)))
-        .add_service(health.service())
+        .add_service(health_service)
         .add_service(reflection)
         .add_service(agents)
         .add_service(verdicts);

@@ -18,6 +18,7 @@ use tonic::{Request, Response, Status};
 use std::time::SystemTime;
 
 use super::StreamLimit;
+use crate::auth::{Action, AuthPolicy, authorize};
 use crate::engine::{ControlError, ControlOutcome, Engine, validate_deployment_name};
 use crate::hub::Hub;
 
@@ -26,6 +27,7 @@ const WATCH_QUEUE: usize = 16;
 
 pub struct VerdictApi {
     hub: Arc<Hub>,
+    auth: Arc<AuthPolicy>,
     watch_limit: StreamLimit,
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -34,12 +36,14 @@ pub struct VerdictApi {
 impl VerdictApi {
     pub fn new(
         hub: Arc<Hub>,
+        auth: Arc<AuthPolicy>,
         watch_limit: StreamLimit,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         VerdictApi {
             hub,
+            auth,
             watch_limit,
             tasks,
             shutdown,
@@ -58,6 +62,7 @@ impl VerdictService for VerdictApi {
         &self,
         request: Request<GetVerdictRequest>,
     ) -> Result<Response<Verdict>, Status> {
+        authorize(&self.auth, &request, Action::Read, "GetVerdict")?;
         let deployment = request.into_inner().deployment;
         checked_name(&deployment)?;
         match self.hub.verdict(&deployment) {
@@ -83,6 +88,7 @@ impl VerdictService for VerdictApi {
         &self,
         request: Request<WatchVerdictsRequest>,
     ) -> Result<Response<Self::WatchVerdictsStream>, Status> {
+        authorize(&self.auth, &request, Action::Read, "WatchVerdicts")?;
         let deployment = request.into_inner().deployment;
         checked_name(&deployment)?;
         let slot = self.watch_limit.acquire()?;
@@ -115,8 +121,9 @@ impl VerdictService for VerdictApi {
 
     async fn list_deployments(
         &self,
-        _request: Request<ListDeploymentsRequest>,
+        request: Request<ListDeploymentsRequest>,
     ) -> Result<Response<ListDeploymentsResponse>, Status> {
+        authorize(&self.auth, &request, Action::Read, "ListDeployments")?;
         let verdicts = self.hub.verdicts();
         Ok(Response::new(ListDeploymentsResponse { verdicts }))
     }
@@ -125,9 +132,10 @@ impl VerdictService for VerdictApi {
         &self,
         request: Request<CutoverRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
+        let caller = authorize(&self.auth, &request, Action::Control, "Cutover")?;
         let request = request.into_inner();
         checked_name(&request.deployment)?;
-        let by = requester(&request.requested_by);
+        let by = caller.requester(&request.requested_by);
         self.control(|engine, now| engine.cutover(&request.deployment, request.force, &by, now))
     }
 
@@ -135,9 +143,10 @@ impl VerdictService for VerdictApi {
         &self,
         request: Request<RollbackRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
+        let caller = authorize(&self.auth, &request, Action::Control, "Rollback")?;
         let request = request.into_inner();
         checked_name(&request.deployment)?;
-        let by = requester(&request.requested_by);
+        let by = caller.requester(&request.requested_by);
         let reason = given_reason(request.reason);
         self.control(|engine, now| engine.rollback(&request.deployment, &reason, &by, now))
     }
@@ -146,9 +155,10 @@ impl VerdictService for VerdictApi {
         &self,
         request: Request<PauseRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
+        let caller = authorize(&self.auth, &request, Action::Control, "Pause")?;
         let request = request.into_inner();
         checked_name(&request.deployment)?;
-        let by = requester(&request.requested_by);
+        let by = caller.requester(&request.requested_by);
         let reason = given_reason(request.reason);
         self.control(|engine, now| engine.pause(&request.deployment, &reason, &by, now))
     }
@@ -157,9 +167,10 @@ impl VerdictService for VerdictApi {
         &self,
         request: Request<ResumeRequest>,
     ) -> Result<Response<ControlResponse>, Status> {
+        let caller = authorize(&self.auth, &request, Action::Control, "Resume")?;
         let request = request.into_inner();
         checked_name(&request.deployment)?;
-        let by = requester(&request.requested_by);
+        let by = caller.requester(&request.requested_by);
         self.control(|engine, now| engine.resume(&request.deployment, &by, now))
     }
 }
@@ -195,13 +206,5 @@ fn given_reason(reason: String) -> String {
         "no reason given".to_string()
     } else {
         reason
-    }
-}
-
-fn requester(given: &str) -> String {
-    if given.trim().is_empty() {
-        "an unnamed client".to_string()
-    } else {
-        given.to_string()
     }
 }

@@ -32,30 +32,47 @@ pub struct RawStream {
 
 impl RawStream {
     pub async fn open(bed: &Bed, hello: Hello) -> RawStream {
-        let mut client = AgentServiceClient::connect(bed.aggregator_url())
+        let channel = tonic::transport::Endpoint::from_shared(bed.aggregator_url())
+            .expect("the aggregator's URL")
+            .connect()
             .await
-            .expect("connecting to the aggregator")
-            .max_encoding_message_size(64 << 20);
+            .expect("connecting to the aggregator");
+        RawStream::open_on(channel, hello, None)
+            .await
+            .expect("the stream opens with a Welcome")
+    }
+
+    /// Opens a stream on `channel` (TLS or not), with `token` as its
+    /// bearer token; the status the aggregator refused it with, if it did.
+    pub async fn open_on(
+        channel: tonic::transport::Channel,
+        hello: Hello,
+        token: Option<&str>,
+    ) -> Result<RawStream, tonic::Status> {
+        let mut client = AgentServiceClient::new(channel).max_encoding_message_size(64 << 20);
         let (outbound, receiver) = mpsc::channel(4);
         outbound
             .send(message(Body::Hello(hello)))
             .await
             .expect("queueing the Hello");
-        let mut inbound = client
-            .stream(ReceiverStream::new(receiver))
-            .await
-            .expect("the stream opens")
-            .into_inner();
-        let welcome = next(&mut inbound).await.expect("a Welcome");
+        let mut request = tonic::Request::new(ReceiverStream::new(receiver));
+        if let Some(token) = token {
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("an ASCII token"),
+            );
+        }
+        let mut inbound = client.stream(request).await?.into_inner();
+        let welcome = next(&mut inbound).await?;
         assert!(
             matches!(welcome.body, Some(Answer::Welcome(_))),
             "{welcome:?}"
         );
-        RawStream {
+        Ok(RawStream {
             outbound,
             inbound,
             sequence: 0,
-        }
+        })
     }
 
     /// Sends `report` under the next sequence; returns the answer.

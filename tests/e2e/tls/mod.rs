@@ -82,20 +82,27 @@ impl Pki {
 
     /// A VerdictService client over TLS, as the operator.
     pub async fn verdict_client(&self, bed: &Bed) -> VerdictServiceClient<Channel> {
-        let identity = Identity::from_pem(
-            std::fs::read(&self.operator.cert).unwrap(),
-            std::fs::read(&self.operator.key).unwrap(),
-        );
-        let tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(&self.server_ca_pem))
-            .identity(identity);
+        VerdictServiceClient::new(self.channel(bed, Some(&self.operator)).await)
+    }
+
+    /// A TLS channel to the bed's aggregator, trusting its CA, presenting
+    /// `identity` (or no client certificate).
+    pub async fn channel(&self, bed: &Bed, identity: Option<&Issued>) -> Channel {
+        let mut tls =
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&self.server_ca_pem));
+        if let Some(issued) = identity {
+            tls = tls.identity(Identity::from_pem(
+                std::fs::read(&issued.cert).unwrap(),
+                std::fs::read(&issued.key).unwrap(),
+            ));
+        }
         let endpoint = Endpoint::from_shared(https(bed))
             .unwrap()
             .tls_config(tls)
             .unwrap();
         eventually("connecting over TLS", SETTLE, || {
             let endpoint = endpoint.clone();
-            async move { endpoint.connect().await.map(VerdictServiceClient::new) }
+            async move { endpoint.connect().await }
         })
         .await
     }

@@ -1,5 +1,6 @@
 //! The config as a user writes it: files on disk, the environment, flags.
 
+mod auth;
 mod limits;
 mod origins;
 mod rules;

@@ -6,7 +6,7 @@ use super::*;
 
 /// A self-signed certificate for 127.0.0.1 and its key, as files in a
 /// fresh directory; (dir, cert, key).
-fn certificate() -> (tempfile::TempDir, PathBuf, PathBuf) {
+pub(super) fn certificate() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
     let cert = dir.path().join("server.pem");
@@ -16,7 +16,7 @@ fn certificate() -> (tempfile::TempDir, PathBuf, PathBuf) {
     (dir, cert, key)
 }
 
-fn tls_section(cert: &Path, key: &Path, extra: &str) -> String {
+pub(super) fn tls_section(cert: &Path, key: &Path, extra: &str) -> String {
     format!(
         "[tls]\ncert = {:?}\nkey = {:?}\n{extra}\n",
         cert.display().to_string(),

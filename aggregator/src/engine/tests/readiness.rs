@@ -73,6 +73,14 @@ fn decision(engine: &Engine) -> (Decision, Phase) {
     (verdict.decision(), verdict.phase())
 }
 
+fn green_key() -> AgentKey {
+    AgentKey {
+        deployment: "escashop".into(),
+        color: Color::Green,
+        instance_id: "green-1".into(),
+    }
+}
+
 /// Green agent reporting healthy once a second from t=0 up to `until`.
 fn green_healthy_until(engine: &mut Engine, until: u64) -> AgentKey {
     let (key, _) = engine
@@ -214,10 +222,57 @@ fn a_reconnect_of_the_same_run_keeps_its_sequence_and_a_new_run_restarts_it() {
         .hello(&hello(Color::Green, "green-1", "run-a"), 2, at(6.0))
         .unwrap();
     assert_eq!(last, 5);
+    let key = green_key();
+    engine.disconnected(&key, 2, at(6.5));
     let (_, last) = engine
         .hello(&hello(Color::Green, "green-1", "run-b"), 3, at(7.0))
         .unwrap();
     assert_eq!(last, 0);
+}
+
+#[test]
+fn a_second_stream_of_another_run_is_refused_while_the_first_is_alive() {
+    let mut engine = engine();
+    let key = green_healthy_until(&mut engine, 5);
+    let refused = engine
+        .hello(&hello(Color::Green, "green-1", "intruder"), 2, at(5.5))
+        .unwrap_err();
+    assert!(
+        matches!(&refused, HelloRefused::AlreadyConnected { identity, .. } if identity == "escashop/green/green-1"),
+        "{refused:?}"
+    );
+    // The first keeps being served, and is still the one that speaks.
+    assert!(engine.owns_stream(&key, 1));
+    assert_eq!(
+        engine.report(&key, healthy(6, at(6.0)), at(6.0)),
+        ReportOutcome::Accepted
+    );
+}
+
+#[test]
+fn the_same_run_reconnecting_replaces_its_stream_and_the_old_one_stops_speaking() {
+    let mut engine = engine();
+    let key = green_healthy_until(&mut engine, 5);
+    let (_, last) = engine
+        .hello(&hello(Color::Green, "green-1", "run-a"), 2, at(5.5))
+        .unwrap();
+    assert_eq!(last, 5);
+    assert!(engine.owns_stream(&key, 2));
+    assert!(!engine.owns_stream(&key, 1));
+}
+
+#[test]
+fn a_silent_stream_may_be_taken_over_by_a_new_run() {
+    let mut engine = engine();
+    green_healthy_until(&mut engine, 5);
+    // Three intervals (1 s here) of silence, at least TAKEOVER_AFTER_MIN:
+    // the old connection is half-open, not alive.
+    engine
+        .hello(&hello(Color::Green, "green-1", "run-b"), 2, at(5.0 + 2.9))
+        .unwrap_err();
+    engine
+        .hello(&hello(Color::Green, "green-1", "run-b"), 2, at(5.0 + 3.1))
+        .unwrap();
 }
 
 #[test]

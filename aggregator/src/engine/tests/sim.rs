@@ -142,6 +142,11 @@ impl Sim {
             ..Default::default()
         };
         if self.run_of.get(&(color as i32)).map(String::as_str) != Some(run) {
+            // A new run is a new process: the old one's stream ended first
+            // (a live stream of another run would be refused).
+            if self.run_of.contains_key(&(color as i32)) {
+                self.engine.disconnected(&Self::key(color), 1, at(self.now));
+            }
             self.sides.insert(color as i32, Side::default());
             self.run_of.insert(color as i32, run.into());
         }
