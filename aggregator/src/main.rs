@@ -51,7 +51,8 @@ use tokio_util::sync::CancellationToken;
 /// GREENLIGHT_AGGREGATOR_REDIS__URL) override the file; flags override both.
 /// A bad value is named with where it came from: the file, the variable or
 /// the flag. docs/configuration.md lists every key.
-/// SIGHUP reloads the [tls] files (open connections keep theirs).
+/// SIGHUP reloads the [tls] files (open connections keep theirs); without
+/// [tls] it is logged and changes nothing (it never stops the aggregator).
 /// Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight-aggregator", version, verbatim_doc_comment)]
@@ -121,6 +122,7 @@ fn main() -> ExitCode {
             println!("greenlight-aggregator listening on {address}");
         }
         let shutdown = CancellationToken::new();
+        let tls_reloads = config.tls.is_some();
         // Signals are watched beside the run, not in a task of their own:
         // the run's end (or its error) ends the watch too.
         let run = async {
@@ -128,7 +130,7 @@ fn main() -> ExitCode {
             shutdown.cancel();
             result
         };
-        let (result, ()) = tokio::join!(run, cancel_on_signal(shutdown.clone()));
+        let (result, ()) = tokio::join!(run, cancel_on_signal(shutdown.clone(), tls_reloads));
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -139,19 +141,32 @@ fn main() -> ExitCode {
     })
 }
 
-async fn cancel_on_signal(shutdown: CancellationToken) {
+/// SIGTERM and SIGINT shut down. SIGHUP never does (its default would end
+/// the process, and operators send it out of habit): with `[tls]` the
+/// reloader takes it; without, it is logged as having nothing to reload.
+async fn cancel_on_signal(shutdown: CancellationToken, tls_reloads: bool) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
+    let (Ok(mut term), Ok(mut int), Ok(mut hangup)) = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) else {
         tracing::error!("cannot install signal handlers");
         return;
     };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-        _ = shutdown.cancelled() => return,
+    loop {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = hangup.recv() => {
+                if !tls_reloads {
+                    tracing::info!("SIGHUP: nothing to reload (no [tls]; other settings take a restart)");
+                }
+                continue;
+            }
+            _ = shutdown.cancelled() => return,
+        }
+        break;
     }
     shutdown.cancel();
 }

@@ -104,3 +104,18 @@ async fn reloaded_certificates_serve_new_connections_while_an_open_stream_lives_
         "still served with the reloaded certificate: {stderr}"
     );
 }
+
+/// SIGHUP's default would end the process: without [tls] there is nothing
+/// to reload, and the aggregator says so and goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_without_tls_is_logged_and_does_not_stop_the_aggregator() {
+    let bed = Bed::new();
+    let aggregator = bed.aggregator(None, "1s").await;
+    aggregator.send_signal(libc::SIGHUP);
+    aggregator
+        .wait_for_line("SIGHUP: nothing to reload", SETTLE)
+        .await;
+    let (code, stdout, stderr) = bed.cli(&["status"]).await;
+    assert!(aggregator.is_running(), "{stdout}{stderr}");
+    assert_ne!(code, 3, "the aggregator still answers: {stdout}{stderr}");
+}
