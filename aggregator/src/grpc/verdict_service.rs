@@ -136,7 +136,9 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
-        self.control(|engine, now| engine.cutover(&request.deployment, request.force, &by, now))
+        self.control(&by, |engine, now| {
+            engine.cutover(&request.deployment, request.force, &by, now)
+        })
     }
 
     async fn rollback(
@@ -148,7 +150,9 @@ impl VerdictService for VerdictApi {
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
         let reason = given_reason(request.reason);
-        self.control(|engine, now| engine.rollback(&request.deployment, &reason, &by, now))
+        self.control(&by, |engine, now| {
+            engine.rollback(&request.deployment, &reason, &by, now)
+        })
     }
 
     async fn pause(
@@ -160,7 +164,9 @@ impl VerdictService for VerdictApi {
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
         let reason = given_reason(request.reason);
-        self.control(|engine, now| engine.pause(&request.deployment, &reason, &by, now))
+        self.control(&by, |engine, now| {
+            engine.pause(&request.deployment, &reason, &by, now)
+        })
     }
 
     async fn resume(
@@ -171,18 +177,22 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
-        self.control(|engine, now| engine.resume(&request.deployment, &by, now))
+        self.control(&by, |engine, now| {
+            engine.resume(&request.deployment, &by, now)
+        })
     }
 }
 
 impl VerdictApi {
+    /// Runs a control call; the log says who asked (`by`, from the credential).
     fn control(
         &self,
+        by: &str,
         call: impl FnOnce(&mut Engine, SystemTime) -> Result<ControlOutcome, ControlError>,
     ) -> Result<Response<ControlResponse>, Status> {
         match self.hub.with_engine(call) {
             Ok(outcome) => {
-                tracing::info!(deployment = %outcome.verdict.deployment, message = %outcome.message, "control call accepted");
+                tracing::info!(deployment = %outcome.verdict.deployment, by, message = %outcome.message, "control call accepted");
                 Ok(Response::new(ControlResponse {
                     accepted: true,
                     message: outcome.message,
@@ -191,7 +201,7 @@ impl VerdictApi {
             }
             Err(error) => {
                 let message = error.to_string();
-                tracing::info!(%message, "control call refused");
+                tracing::info!(by, %message, "control call refused");
                 Err(match error {
                     ControlError::NotFound(_) => Status::not_found(message),
                     _ => Status::failed_precondition(message),
