@@ -59,7 +59,7 @@ pub async fn fetch_verdict(
         tokio::time::timeout(timeout, connection.verdicts.get_verdict(request))
             .await
             .map_err(|_| Failure::unreachable(target, "no answer in time"))?
-            .map_err(|status| Failure::from_status(target, &status))?
+            .map_err(|status| target.failure(&status))?
             .into_inner(),
     )
 }

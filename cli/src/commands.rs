@@ -20,7 +20,7 @@ pub async fn status(address: &Target, timeout: Duration, json: bool) -> Result<(
     )
     .await
     .map_err(|_| Failure::unreachable(address, "no answer in time"))?
-    .map_err(|status| Failure::from_status(address, &status))?
+    .map_err(|status| address.failure(&status))?
     .into_inner()
     .verdicts;
     if json {
@@ -73,7 +73,7 @@ pub async fn watch(
         .verdicts
         .watch_verdicts(request)
         .await
-        .map_err(|status| Failure::from_status(address, &status))?
+        .map_err(|status| address.failure(&status))?
         .into_inner();
     loop {
         match stream.message().await {
@@ -88,7 +88,7 @@ pub async fn watch(
                     "the aggregator closed the watch",
                 ));
             }
-            Err(status) => return Err(Failure::from_status(address, &status)),
+            Err(status) => return Err(address.failure(&status)),
         }
     }
 }

@@ -80,7 +80,7 @@ pub async fn control(
         .await
         .map_err(|_| Failure::unreachable(address, "no answer in time"))?;
     let answer = answer
-        .map_err(|status| Failure::from_status(address, &status))?
+        .map_err(|status| address.failure(&status))?
         .into_inner();
     match (&answer.verdict, json) {
         (Some(verdict), true) => println!("{}", render::json(verdict)),

@@ -38,7 +38,12 @@ impl Failure {
     }
 
     /// Maps a gRPC status from the aggregator to an exit code.
-    pub fn from_status(address: impl fmt::Display, status: &tonic::Status) -> Self {
+    /// `broken_call_hint` is added to a call that broke without a cause.
+    pub fn from_status(
+        address: impl fmt::Display,
+        status: &tonic::Status,
+        broken_call_hint: Option<&str>,
+    ) -> Self {
         match status.code() {
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
                 // A transport error keeps its cause (a TLS alert) in the sources.
@@ -48,7 +53,12 @@ impl Failure {
                         USAGE,
                         format!("TLS with the aggregator at {address} failed: {hint} ({detail})"),
                     ),
-                    None => Failure::unreachable(address, status.message()),
+                    None => match (status.code(), broken_call_hint) {
+                        (Code::Cancelled | Code::Unknown | Code::Unavailable, Some(hint)) => {
+                            Failure::unreachable(address, format!("{} ({hint})", status.message()))
+                        }
+                        _ => Failure::unreachable(address, status.message()),
+                    },
                 }
             }
             Code::InvalidArgument => Failure::new(USAGE, status.message()),

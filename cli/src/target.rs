@@ -34,6 +34,9 @@ pub struct Target {
     /// `http://host:port` or `https://host:port`: connected to and shown.
     url: String,
     tls: Option<ClientTlsConfig>,
+    /// Whether `--cert` was given: a broken call over TLS without one may
+    /// be an aggregator that requires client certificates.
+    client_certificate: bool,
     token: Option<MetadataValue<Ascii>>,
 }
 
@@ -64,17 +67,34 @@ impl Target {
                 None
             }
         };
+        let client_certificate = flags.cert.is_some();
         let token = token(&flags)?;
         if token.is_some() && tls.is_none() {
             eprintln!(
                 "greenlight: warning: sending the token over plaintext {url}; anyone on the path can read it (use https://)"
             );
         }
-        Ok(Target { url, tls, token })
+        Ok(Target {
+            url,
+            tls,
+            client_certificate,
+            token,
+        })
     }
 
     pub fn is_tls(&self) -> bool {
         self.tls.is_some()
+    }
+
+    /// A failed call as the user reads it. Over TLS without a client
+    /// certificate, a call that broke without saying why gets a hint: TLS
+    /// 1.3 refuses a missing certificate after the handshake, and the
+    /// alert may be lost.
+    pub fn failure(&self, status: &tonic::Status) -> Failure {
+        let hint = (self.is_tls() && !self.client_certificate).then_some(
+            "no --cert was given: if the aggregator requires client certificates, give --cert and --key",
+        );
+        Failure::from_status(self, status, hint)
     }
 
     /// The endpoint to connect to, with TLS configured for `https://`.

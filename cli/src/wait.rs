@@ -112,7 +112,7 @@ async fn follow(
         .verdicts
         .watch_verdicts(request)
         .await
-        .map_err(|status| Failure::from_status(address, &status))?
+        .map_err(|status| address.failure(&status))?
         .into_inner();
     loop {
         match stream.message().await {
@@ -129,7 +129,7 @@ async fn follow(
                     "the aggregator closed the stream",
                 ));
             }
-            Err(status) => return Err(Failure::from_status(address, &status)),
+            Err(status) => return Err(address.failure(&status)),
         }
     }
 }

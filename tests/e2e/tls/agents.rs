@@ -86,6 +86,8 @@ async fn agents_over_mutual_tls_are_served_and_strangers_are_refused() {
         .await;
     assert_ne!(code, 0, "{stdout}{stderr}");
     assert!(!stdout.contains("READY"), "{stdout}");
+    // Either way the CLI says what to try.
+    assert!(stderr.contains("--cert and --key"), "{stderr}");
     aggregator
         .wait_for_line("peer sent no certificates", SETTLE)
         .await;
