@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::ServerTls;
+use super::failure_log::{FailureLog, Verdict};
 
 /// Handshakes in flight at once; beyond, accepting waits (the kernel's
 /// backlog holds the rest).
@@ -54,6 +55,7 @@ async fn accept(
     shutdown: CancellationToken,
 ) {
     let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let failures = Arc::new(FailureLog::new(tokio::time::Instant::now()));
     loop {
         let permit = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -79,6 +81,7 @@ async fn accept(
         let acceptor = tls.acceptor();
         let ready = ready.clone();
         let shutdown = shutdown.clone();
+        let failures = failures.clone();
         tasks.spawn(async move {
             let _permit = permit;
             let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket));
@@ -90,11 +93,25 @@ async fn accept(
                 Ok(Ok(stream)) => {
                     let _ = ready.send(Ok(stream)).await;
                 }
-                Ok(Err(error)) => {
-                    tracing::warn!(%peer, %error, "TLS handshake failed: connection refused");
-                }
-                Err(_) => {
-                    tracing::warn!(%peer, timeout = ?HANDSHAKE_TIMEOUT, "TLS handshake not finished in time: connection dropped");
+                failed => {
+                    let Verdict::Log { suppressed } = failures.failed(tokio::time::Instant::now())
+                    else {
+                        return;
+                    };
+                    if suppressed > 0 {
+                        tracing::warn!(
+                            failed = suppressed,
+                            "more TLS handshakes failed than are logged one by one (10 per 10 s)"
+                        );
+                    }
+                    match failed {
+                        Ok(Err(error)) => {
+                            tracing::warn!(%peer, %error, "TLS handshake failed: connection refused");
+                        }
+                        _ => {
+                            tracing::warn!(%peer, timeout = ?HANDSHAKE_TIMEOUT, "TLS handshake not finished in time: connection dropped");
+                        }
+                    }
                 }
             }
         });

@@ -16,11 +16,13 @@
 //!   reloads it on SIGHUP or when the files change.
 //! - `incoming`: [`incoming`], TCP connections handshaken concurrently
 //!   (bounded, with a timeout) into the stream tonic serves.
+//! - `failure_log`: failed handshakes logged up to a budget, then counted.
 //! - `peer`: [`peer_identity`], the client certificate's SANs, for
 //!   identity binding.
 //!
 //! [`ArcSwap`]: arc_swap::ArcSwap
 
+mod failure_log;
 mod files;
 mod incoming;
 mod peer;
