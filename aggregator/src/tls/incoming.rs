@@ -94,7 +94,12 @@ async fn accept(
                     let _ = ready.send(Ok(stream)).await;
                 }
                 failed => {
-                    let Verdict::Log { suppressed } = failures.failed(tokio::time::Instant::now())
+                    let kind = match &failed {
+                        Ok(Err(error)) => error.to_string(),
+                        _ => "timeout".to_string(),
+                    };
+                    let Verdict::Log { suppressed } =
+                        failures.failed(tokio::time::Instant::now(), &kind)
                     else {
                         return;
                     };
