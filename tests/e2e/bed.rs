@@ -71,7 +71,8 @@ impl Bed {
     }
 
     /// Starts the aggregator with `sections` (TOML tables: `[tls]`,
-    /// `[redis]`, `[defaults]`, ...) after its `listen` and `tick`.
+    /// `[redis]`, `[defaults]`, ...) after its `listen` and `tick`; it logs
+    /// at `info` unless `env` sets `RUST_LOG`.
     pub async fn aggregator_toml(&self, sections: &str, env: &[(&str, &str)]) -> Process {
         let config = self.write(
             "aggregator.toml",
@@ -81,7 +82,9 @@ impl Bed {
             ),
         );
         let mut env = env.to_vec();
-        env.push(("RUST_LOG", "info"));
+        if !env.iter().any(|(name, _)| *name == "RUST_LOG") {
+            env.push(("RUST_LOG", "info"));
+        }
         let process = Process::spawn(
             binary("greenlight-aggregator"),
             &["--config", path_str(&config)],

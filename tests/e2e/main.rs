@@ -19,5 +19,6 @@ mod postgres_down;
 mod ready;
 mod redis_loss;
 mod redis_secured;
+mod report_log;
 mod switch_traffic;
 mod tls;

@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use greenlight_testbed::{eventually, free_port};
 
-use super::support::{accepted_sequences, agent, aggregator, backend, resident_bytes};
+use super::support::{agent, aggregator, backend, resident_bytes};
 use crate::bed::Bed;
+use crate::report_log::accepted_sequences;
 
 const INSTANCE: &str = "green-1";
 const WAIT: Duration = Duration::from_secs(30);

@@ -10,6 +10,7 @@ use greenlight_testbed::{Process, binary, eventually, free_port};
 use serde_json::Value;
 
 use crate::bed::Bed;
+use crate::report_log::ACCEPTED_REPORTS_LOG;
 
 /// How long a started process may take to say it is ready.
 const STARTUP: Duration = Duration::from_secs(30);
@@ -94,50 +95,13 @@ pub async fn aggregator(bed: &Bed) -> Process {
     let process = Process::spawn(
         binary("greenlight-aggregator"),
         &["--config", config.to_str().expect("temp paths are UTF-8")],
-        &[(
-            "RUST_LOG",
-            "info,greenlight_aggregator::grpc::agent_stream=debug",
-        )],
+        &[("RUST_LOG", ACCEPTED_REPORTS_LOG)],
     )
     .expect("starting greenlight-aggregator");
     process
         .wait_for_line("greenlight-aggregator listening on", STARTUP)
         .await;
     process
-}
-
-/// Sequences of `instance`'s reports that an aggregator logged as
-/// accepted, in log order.
-pub fn accepted_sequences(aggregator: &Process, instance: &str) -> Vec<u64> {
-    let instance = format!("instance={instance}");
-    strip_ansi(&aggregator.output_so_far())
-        .lines()
-        .filter(|line| line.contains("report accepted") && line.contains(&instance))
-        .filter_map(|line| {
-            let after = &line[line.find("sequence=")? + "sequence=".len()..];
-            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().ok()
-        })
-        .collect()
-}
-
-/// Log text without terminal colour codes.
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // ESC [ ... letter
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A running agent and its face.
