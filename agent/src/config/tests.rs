@@ -194,6 +194,7 @@ mod loading {
     use std::time::Duration;
 
     use super::*;
+    use crate::AgentConfig;
 
     fn file_with(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
@@ -231,6 +232,17 @@ mod loading {
         // The aggregator's default, so that both say inconclusive alike.
         assert_eq!(traffic.min_requests, 50);
         assert_eq!(check.schedule.interval, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn text_loads_as_its_file_does_without_an_origin() {
+        let file = file_with(GOOD);
+        let from_file = load_with_env(Some(file.path()), NO_ENV, &Overrides::default()).unwrap();
+        let from_text = AgentConfig::from_toml(GOOD).unwrap();
+        assert_eq!(from_text.summary(), from_file.summary());
+        let error = AgentConfig::from_toml(&GOOD.replace("\"500ms\"", "\"soon\"")).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("interval"));
+        assert_eq!(error.origin, None);
     }
 
     #[test]
