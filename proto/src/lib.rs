@@ -7,7 +7,10 @@
 //! - [`json`]: [`json::VerdictJson`], the verdict as JSON (Redis and `--json`).
 //! - [`time`]: protobuf timestamps to and from `SystemTime`.
 //! - [`limits`]: the lengths and counts every message keeps (docs/protocol.md).
+//! - [`hello_check`]: whether a Hello can be let in (the aggregator's rules,
+//!   which the agent checks its configuration by).
 
+pub mod hello_check;
 pub mod json;
 pub mod limits;
 pub mod names;

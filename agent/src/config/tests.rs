@@ -161,6 +161,33 @@ mod validation {
     }
 
     #[test]
+    fn a_hello_the_aggregator_refuses_is_refused_here() {
+        // Found by fuzzing (agent_config): the agent started with names the
+        // aggregator never lets in, and retried for ever.
+        type Spoil = fn(&mut AgentSettings);
+        let cases: [(Spoil, &str); 5] = [
+            (|s| s.deployment = "shop[".into(), "deployment"),
+            (|s| s.deployment = "d".repeat(101), "deployment"),
+            (
+                |s| s.instance_id = Some("green\u{1b}1".into()),
+                "instance_id",
+            ),
+            (|s| s.backend_version = "v".repeat(129), "backend_version"),
+            (
+                |s| s.interval = std::time::Duration::from_secs(7200),
+                "interval",
+            ),
+        ];
+        for (spoil, key) in cases {
+            let mut settings = test_settings();
+            spoil(&mut settings);
+            let error = rejected(settings);
+            assert_eq!(error.key.as_deref(), Some(key), "{error}");
+            assert!(error.reason.contains("the aggregator refuses"), "{error}");
+        }
+    }
+
+    #[test]
     fn at_least_one_check() {
         let error = rejected(AgentSettings {
             checks: Default::default(),
