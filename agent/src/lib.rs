@@ -57,8 +57,12 @@
 //! - `error_text`: errors in the short words a check result carries.
 //! - `heap`: gives startup's memory (freed heap, code only startup ran)
 //!   back to the system.
+//! - `fuzzing` (feature `fuzzing` only): the parsers of what a backend
+//!   says, for the fuzz targets.
 
 pub mod config;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod outbox;
 
 mod alarm;

@@ -8,8 +8,11 @@
 //! - [`time`]: protobuf timestamps to and from `SystemTime`.
 //! - [`bearer`]: a token as the `authorization` header the aggregator reads.
 //! - [`limits`]: the lengths and counts every message keeps (docs/protocol.md).
+//! - [`hello_check`]: whether a Hello can be let in (the aggregator's rules,
+//!   which the agent checks its configuration by).
 
 pub mod bearer;
+pub mod hello_check;
 pub mod json;
 pub mod limits;
 pub mod names;

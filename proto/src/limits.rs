@@ -35,6 +35,34 @@ pub fn clamp_text(text: &mut String) -> bool {
     true
 }
 
+/// Why `value` is no name: over `max_bytes`, or with control characters
+/// (names end up in keys, logs and terminals).
+pub fn name_problem(value: &str, max_bytes: usize) -> Option<String> {
+    if value.len() > max_bytes {
+        return Some(format!(
+            "{} bytes (starting {:?}); at most {max_bytes}",
+            value.len(),
+            value.chars().take(24).collect::<String>()
+        ));
+    }
+    if !has_control(value) {
+        return None;
+    }
+    let bad = value.chars().find(|c| c.is_control())?;
+    Some(format!("{value:?} contains the control character {bad:?}"))
+}
+
+/// `char::is_control`, fast for the common case: printable ASCII (a loop
+/// the compiler vectorises) has none. Every name of every report passes
+/// here: walking the chars cost more than the rest of the checks together
+/// (callgrind, `report/history_1000`).
+fn has_control(value: &str) -> bool {
+    if value.bytes().all(|byte| (0x20..0x7f).contains(&byte)) {
+        return false;
+    }
+    value.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +81,18 @@ mod tests {
         assert!(text.len() <= MAX_TEXT_BYTES, "{}", text.len());
         assert!(text.ends_with(" [clamped: 400000 bytes]"), "{text}");
         assert!(text.starts_with("éé"));
+    }
+
+    #[test]
+    fn control_characters_are_found_by_bytes_as_by_chars() {
+        for text in [
+            "", "http", "é", "日本", "a\u{7f}", "\u{85}", "\u{9f}x", "\u{a0}", "x\u{1}",
+        ] {
+            assert_eq!(
+                has_control(text),
+                text.chars().any(char::is_control),
+                "{text:?}"
+            );
+        }
     }
 }

@@ -48,6 +48,12 @@ impl AgentConfig {
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<AgentConfig, ConfigError> {
         load_with_env(file, ENV_PREFIX, overrides)
     }
+
+    /// The configuration `text` says, alone: no file, no environment, no
+    /// flags. The same loader as [`AgentConfig::load`] (the fuzzer's way in).
+    pub fn from_toml(text: &str) -> Result<AgentConfig, ConfigError> {
+        load_from(Figment::from(Toml::string(text)), None, ENV_PREFIX)
+    }
 }
 
 /// [`AgentConfig::load`] with another environment prefix, so tests do not
@@ -57,7 +63,6 @@ pub(crate) fn load_with_env(
     env_prefix: &str,
     overrides: &Overrides,
 ) -> Result<AgentConfig, ConfigError> {
-    let file_name = file.map(|path| path.display().to_string());
     let mut figment = Figment::new();
     if let Some(path) = file {
         if !path.is_file() {
@@ -79,6 +84,18 @@ pub(crate) fn load_with_env(
                 .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("aggregator_")),
         )
         .merge(overrides.clone());
+    load_from(figment, file, env_prefix)
+}
+
+/// The one loader: extracts the settings `figment` holds, validates them,
+/// and says where a bad value came from (`file`, the environment variables
+/// under `env_prefix`, a flag).
+fn load_from(
+    figment: Figment,
+    file: Option<&Path>,
+    env_prefix: &str,
+) -> Result<AgentConfig, ConfigError> {
+    let file_name = file.map(|path| path.display().to_string());
     let origins = Origins {
         figment: &figment,
         file: file.map(Path::to_path_buf),

@@ -188,6 +188,33 @@ mod validation {
     }
 
     #[test]
+    fn a_hello_the_aggregator_refuses_is_refused_here() {
+        // Found by fuzzing (agent_config): the agent started with names the
+        // aggregator never lets in, and retried for ever.
+        type Spoil = fn(&mut AgentSettings);
+        let cases: [(Spoil, &str); 5] = [
+            (|s| s.deployment = "shop[".into(), "deployment"),
+            (|s| s.deployment = "d".repeat(101), "deployment"),
+            (
+                |s| s.instance_id = Some("green\u{1b}1".into()),
+                "instance_id",
+            ),
+            (|s| s.backend_version = "v".repeat(129), "backend_version"),
+            (
+                |s| s.interval = std::time::Duration::from_secs(7200),
+                "interval",
+            ),
+        ];
+        for (spoil, key) in cases {
+            let mut settings = test_settings();
+            spoil(&mut settings);
+            let error = rejected(settings);
+            assert_eq!(error.key.as_deref(), Some(key), "{error}");
+            assert!(error.reason.contains("the aggregator refuses"), "{error}");
+        }
+    }
+
+    #[test]
     fn at_least_one_check() {
         let error = rejected(AgentSettings {
             checks: Default::default(),
@@ -221,6 +248,7 @@ mod loading {
     use std::time::Duration;
 
     use super::*;
+    use crate::AgentConfig;
 
     fn file_with(text: &str) -> tempfile::NamedTempFile {
         let mut file = tempfile::Builder::new().suffix(".toml").tempfile().unwrap();
@@ -258,6 +286,17 @@ mod loading {
         // The aggregator's default, so that both say inconclusive alike.
         assert_eq!(traffic.min_requests, 50);
         assert_eq!(check.schedule.interval, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn text_loads_as_its_file_does_without_an_origin() {
+        let file = file_with(GOOD);
+        let from_file = load_with_env(Some(file.path()), NO_ENV, &Overrides::default()).unwrap();
+        let from_text = AgentConfig::from_toml(GOOD).unwrap();
+        assert_eq!(from_text.summary(), from_file.summary());
+        let error = AgentConfig::from_toml(&GOOD.replace("\"500ms\"", "\"soon\"")).unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("interval"));
+        assert_eq!(error.origin, None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 
+use greenlight_proto::hello_check::check_hello;
 use greenlight_proto::names::parse_color;
 
 use super::settings::AgentSettings;
@@ -90,7 +91,7 @@ impl AgentSettings {
             timeout,
         };
         let checks = validate_checks(self.checks, agent)?;
-        Ok(AgentConfig {
+        let config = AgentConfig {
             aggregator,
             aggregator_tls,
             token_file: self.token_file,
@@ -103,8 +104,33 @@ impl AgentSettings {
             buffer_reports: self.buffer_reports,
             listen,
             checks,
-        })
+        };
+        hello_is_let_in(&config)?;
+        Ok(config)
     }
+}
+
+/// The Hello `config` makes must pass the aggregator's rules, or the agent
+/// would start only to be refused at every connection (found by fuzzing:
+/// a deployment named `escasho[` started, and was never let in).
+fn hello_is_let_in(config: &AgentConfig) -> Result<(), ConfigError> {
+    let Err(problem) = check_hello(&crate::hello(config)) else {
+        return Ok(());
+    };
+    let key = match problem.field {
+        "hello.deployment" => "deployment",
+        "hello.instance_id" => "instance_id",
+        "hello.backend_version" => "backend_version",
+        "hello.report_interval_ms" => "interval",
+        other => other,
+    };
+    Err(ConfigError::key(
+        key,
+        format!(
+            "{} (the aggregator refuses it in the Hello)",
+            problem.reason
+        ),
+    ))
 }
 
 /// This host's name, for the default instance id.

@@ -6,6 +6,7 @@
 //! One entry per check result (a backend component is `http/database`),
 //! and `aggregator:connection` for the stream. Pure: a snapshot in, JSON out.
 
+use greenlight_proto::time::rfc3339;
 use greenlight_proto::v1::{CheckResult, CheckStatus};
 use serde_json::{Map, Value, json};
 
@@ -126,10 +127,6 @@ fn word(status: CheckStatus) -> &'static str {
         CheckStatus::Warn | CheckStatus::Inconclusive | CheckStatus::Unspecified => "warn",
         CheckStatus::Fail => "fail",
     }
-}
-
-fn rfc3339(at: std::time::SystemTime) -> String {
-    humantime::format_rfc3339_millis(at).to_string()
 }
 
 #[cfg(test)]

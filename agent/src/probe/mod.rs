@@ -24,6 +24,8 @@ use crate::config::{CheckConfig, CheckTarget};
 use crate::error_text::timed_out;
 
 pub(crate) use self::http::HttpProbe;
+#[cfg(feature = "fuzzing")]
+pub(crate) use self::http::results_for_bodies as health_results_for_bodies;
 pub(crate) use self::postgres::PostgresProbe;
 pub(crate) use self::process::ProcessProbe;
 pub(crate) use self::redis::RedisProbe;

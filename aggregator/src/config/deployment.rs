@@ -12,6 +12,9 @@ use super::ConfigError;
 use crate::engine::DeploymentSettings;
 use crate::traffic_source::{RawTrafficSource, TrafficSource};
 
+/// The longest duration a rule may wait for or measure over.
+const MAX_RULE_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// One `[defaults]` or `[deployments.<name>]` section as written; what is
 /// left out is inherited.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -112,6 +115,24 @@ impl RawDeployment {
                     format!("{live:?} is not a color; use blue or green"),
                 )
             })?;
+        }
+        // Every duration is added to the clock, and the sums are written as
+        // RFC 3339 times: a duration longer than any deployment takes is a
+        // typo, and ten thousand years would overflow both.
+        for (name, value) in [
+            ("ready_after", self.ready_after),
+            ("forget_after", self.forget_after),
+            ("bake_for", self.bake_for),
+            ("health_failure_for", self.health_failure_for),
+            ("max_mean_latency", self.max_mean_latency),
+            ("traffic_window", self.traffic_window),
+            ("restore_grace", self.restore_grace),
+            ("max_clock_skew", self.max_clock_skew),
+            ("traffic_drift_after", self.traffic_drift_after),
+        ] {
+            if value.is_some_and(|value| value > MAX_RULE_DURATION) {
+                return Err(fail(name, "must be at most 365 days".into()));
+            }
         }
         if let Some(ready_after) = self.ready_after {
             settings.ready_after = ready_after;

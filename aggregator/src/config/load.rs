@@ -51,6 +51,13 @@ impl AggregatorConfig {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
         load_with_env(file, ENV_PREFIX, overrides)
     }
+
+    /// The configuration `text` says, alone: no file, no environment, no
+    /// flags. The same loader as [`AggregatorConfig::load`] (the fuzzer's
+    /// way in).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        load_from(Figment::from(Toml::string(text)), None, ENV_PREFIX)
+    }
 }
 
 /// [`AggregatorConfig::load`] with another environment prefix, so tests do
@@ -76,6 +83,17 @@ pub(super) fn load_with_env(
     let figment = figment
         .merge(Env::prefixed(env_prefix).split("__").ignore(&["config"]))
         .merge(overrides);
+    load_from(figment, file, env_prefix)
+}
+
+/// The one loader: extracts the settings `figment` holds, validates them,
+/// and says where a bad value came from (`file`, the environment variables
+/// under `env_prefix`, a flag).
+fn load_from(
+    figment: Figment,
+    file: Option<&Path>,
+    env_prefix: &str,
+) -> Result<AggregatorConfig, ConfigError> {
     let origins = Origins {
         figment: &figment,
         file,

@@ -1,16 +1,12 @@
-//! Checking a Hello before an agent is let in. Every error names the field,
-//! because the person who reads it is fixing an agent's config.
+//! Checking a Hello before an agent is let in, by the rules agents check
+//! their configuration by (`greenlight_proto::hello_check`). Every error
+//! names the field, because the person who reads it is fixing an agent's
+//! config.
 
-use std::time::Duration;
-
-use greenlight_proto::limits::{MAX_INSTANCE_ID_BYTES, MAX_NAME_BYTES};
-use greenlight_proto::v1::{Color, Hello};
+use greenlight_proto::hello_check::{check_hello, deployment_name_problem};
+use greenlight_proto::v1::Hello;
 
 use super::agent::{AgentIdentity, AgentKey};
-use super::report_limits::name_problem;
-
-/// The interval assumed when an agent does not say (DESIGN: default 1 s).
-pub const DEFAULT_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
@@ -32,95 +28,36 @@ pub enum HelloRefused {
     AlreadyConnected { identity: String, heard_ms: u128 },
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> HelloError {
-    HelloError {
-        field,
-        reason: reason.into(),
-    }
-}
-
-/// Deployment names end up in Redis keys and gRPC health service names
-/// (`greenlight.<deployment>.<color>`), so they are kept to a safe alphabet.
+/// Deployment names end up in Redis keys and gRPC health service names, so
+/// they are kept to a safe alphabet (the rule agents check their config by).
 pub fn validate_deployment_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if name.len() > 100 {
-        return Err(format!("is {} characters long; at most 100", name.len()));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_')))
-    {
-        return Err(format!(
-            "{name:?} contains {bad:?}; use letters, digits, '-' and '_'"
-        ));
-    }
-    Ok(())
+    deployment_name_problem(name).map_or(Ok(()), Err)
 }
 
 pub fn validate_hello(hello: &Hello) -> Result<(AgentKey, AgentIdentity), HelloError> {
-    validate_deployment_name(&hello.deployment)
-        .map_err(|reason| invalid("hello.deployment", reason))?;
-    let color = match Color::try_from(hello.color) {
-        Ok(color @ (Color::Blue | Color::Green)) => color,
-        _ => {
-            return Err(invalid(
-                "hello.color",
-                format!(
-                    "unknown color {}; expected COLOR_BLUE (1) or COLOR_GREEN (2)",
-                    hello.color
-                ),
-            ));
-        }
-    };
-    if hello.instance_id.trim().is_empty() {
-        return Err(invalid("hello.instance_id", "must not be empty"));
-    }
-    for (field, value, max_bytes) in [
-        (
-            "hello.instance_id",
-            &hello.instance_id,
-            MAX_INSTANCE_ID_BYTES,
-        ),
-        ("hello.agent_version", &hello.agent_version, MAX_NAME_BYTES),
-        (
-            "hello.backend_version",
-            &hello.backend_version,
-            MAX_NAME_BYTES,
-        ),
-        ("hello.run_id", &hello.run_id, MAX_NAME_BYTES),
-    ] {
-        if let Some(problem) = name_problem(value, max_bytes) {
-            return Err(invalid(field, problem));
-        }
-    }
-    let interval = match hello.report_interval_ms {
-        0 => DEFAULT_REPORT_INTERVAL,
-        ms => Duration::from_millis(u64::from(ms)),
-    };
-    if interval > Duration::from_secs(3600) {
-        return Err(invalid(
-            "hello.report_interval_ms",
-            format!("{} ms is more than an hour", hello.report_interval_ms),
-        ));
-    }
+    let facts = check_hello(hello).map_err(|problem| HelloError {
+        field: problem.field,
+        reason: problem.reason,
+    })?;
     let key = AgentKey {
         deployment: hello.deployment.clone(),
-        color,
+        color: facts.color,
         instance_id: hello.instance_id.clone(),
     };
     let identity = AgentIdentity {
         agent_version: hello.agent_version.clone(),
         backend_version: hello.backend_version.clone(),
         run_id: hello.run_id.as_str().into(),
-        interval,
+        interval: facts.interval,
     };
     Ok((key, identity))
 }
 
 #[cfg(test)]
 mod tests {
+    use greenlight_proto::hello_check::DEFAULT_REPORT_INTERVAL;
+    use greenlight_proto::v1::Color;
+
     use super::*;
 
     fn hello() -> Hello {

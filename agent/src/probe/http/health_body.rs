@@ -9,6 +9,7 @@
 //! Both come down to an overall status and one [`Component`] per thing the
 //! backend reports on. Pure: bytes in, values out.
 
+use greenlight_proto::limits::MAX_NAME_BYTES;
 use serde_json::{Map, Value};
 
 /// A health word, as either shape writes it.
@@ -71,8 +72,8 @@ pub(crate) fn parse(body: &[u8]) -> Option<HealthBody> {
     if let Some(Value::Object(checks)) = root.get("checks") {
         for (key, value) in checks {
             // health+json keys are `component:measurement`.
-            let name = key.split(':').next().unwrap_or(key);
-            let Some(component) = component(name, value) else {
+            let name = component_name(key.split(':').next().unwrap_or(key));
+            let Some(component) = component(&name, value) else {
                 continue;
             };
             match parsed.components.iter_mut().find(|c| c.name == name) {
@@ -82,6 +83,29 @@ pub(crate) fn parse(body: &[u8]) -> Option<HealthBody> {
         }
     }
     Some(parsed)
+}
+
+/// A component's name as a report can carry it: the aggregator refuses a
+/// report with an empty name beside the check's own result (the same
+/// check twice), a control character or an over-long name.
+fn component_name(key: &str) -> String {
+    match fit_name(key) {
+        name if name.is_empty() => "unnamed".to_string(),
+        name => name,
+    }
+}
+
+/// `text` without control characters (each becomes `?`), cut to
+/// [`MAX_NAME_BYTES`] on a character boundary.
+fn fit_name(text: &str) -> String {
+    let mut name = String::with_capacity(text.len().min(MAX_NAME_BYTES));
+    for c in text.chars().map(|c| if c.is_control() { '?' } else { c }) {
+        if name.len() + c.len_utf8() > MAX_NAME_BYTES {
+            break;
+        }
+        name.push(c);
+    }
+    name
 }
 
 fn component(name: &str, value: &Value) -> Option<Component> {
@@ -140,8 +164,13 @@ fn from_fields(name: &str, fields: &Map<String, Value>) -> Component {
     component
 }
 
-/// The measurement, in base units where the unit is known.
+/// The measurement, in base units where the unit is known. What a report
+/// could not carry (a negative value, a unit no name) is no measurement.
 fn observed(fields: &Map<String, Value>) -> Option<(f64, String)> {
+    measurement(fields).filter(|(value, _)| *value >= 0.0)
+}
+
+fn measurement(fields: &Map<String, Value>) -> Option<(f64, String)> {
     if let Some(value) = fields.get("observedValue").and_then(Value::as_f64) {
         let unit = fields
             .get("observedUnit")
@@ -150,7 +179,7 @@ fn observed(fields: &Map<String, Value>) -> Option<(f64, String)> {
         return Some(match unit {
             "ms" => (value / 1000.0, "seconds".to_string()),
             "s" => (value, "seconds".to_string()),
-            other => (value, other.to_string()),
+            other => (value, fit_name(other)),
         });
     }
     if let Some(text) = fields.get("response_time").and_then(Value::as_str) {
@@ -165,7 +194,7 @@ fn observed(fields: &Map<String, Value>) -> Option<(f64, String)> {
 
 /// Folds a second measurement of the same component into `seen`: the worse
 /// health wins, with its word, output and value (the telling one).
-fn merge(seen: &mut Component, next: Component) {
+pub(super) fn merge(seen: &mut Component, next: Component) {
     if next.health > seen.health {
         seen.health = next.health;
         seen.word = next.word;
@@ -235,6 +264,32 @@ mod tests {
             "the warning's value"
         );
         assert_eq!(parsed.components[2].active_connections, Some(3));
+    }
+
+    #[test]
+    fn names_and_values_fit_a_report() {
+        // Found by fuzzing (health_json): a component named "" made the
+        // same check twice in the report; the aggregator refused it.
+        let long = "d".repeat(300);
+        let body = format!(
+            r#"{{"checks":{{"":"ok",":x":"ok","db\u001b[2J":"ok","{long}":"ok",
+            "pool":[{{"status":"pass","observedValue":-3,"observedUnit":"conn\nections"}}],
+            "queue":[{{"status":"pass","observedValue":4,"observedUnit":"jobs\u0007"}}]}}}}"#
+        );
+        let parsed = parse(body.as_bytes()).unwrap();
+        let names: Vec<_> = parsed.components.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "unnamed",
+                "db?[2J",
+                &long[..MAX_NAME_BYTES],
+                "pool",
+                "queue"
+            ]
+        );
+        assert_eq!(parsed.components[3].observed, None, "a negative value");
+        assert_eq!(parsed.components[4].observed, Some((4.0, "jobs?".into())));
     }
 
     #[test]

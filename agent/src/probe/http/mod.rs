@@ -73,23 +73,9 @@ impl HttpProbe {
             Ok(fetched) => fetched,
             Err(error) => return failed(CHECK, error, started.elapsed()).into(),
         };
-        let mut results = vec![overall(&health)];
-        let detailed = match detailed {
-            Some(Ok(detailed)) => detailed
-                .body
-                .map(|body| (body.components, detailed.latency)),
-            Some(Err(error)) => {
-                results.push(component_failed("detailed", error, started.elapsed()));
-                None
-            }
-            None => None,
-        };
-        let components = health.body.map(|body| body.components).unwrap_or_default();
-        for (component, took) in merge_components(components, health.latency, detailed) {
-            if let Some(count) = component.active_connections {
-                self.connections.set(count);
-            }
-            results.push(component_result(component, took));
+        let (results, connections) = results(health, detailed, started.elapsed());
+        if let Some(count) = connections {
+            self.connections.set(count);
         }
         Observation {
             results,
@@ -127,6 +113,84 @@ fn merge_components(
         }
     }
     merged.extend(detailed.into_iter().map(|c| (c, detailed_latency)));
+    merged
+}
+
+/// What the answers say: the check's own result, then one per component
+/// (`took`: how long both GETs took, for a detailed GET that failed); and
+/// the open WebSockets, when a component counts them.
+fn results(
+    health: Fetched,
+    detailed: Option<Result<Fetched, String>>,
+    took: Duration,
+) -> (Vec<CheckResult>, Option<u64>) {
+    let mut results = vec![overall(&health)];
+    let detailed = match detailed {
+        Some(Ok(detailed)) => detailed
+            .body
+            .map(|body| (body.components, detailed.latency)),
+        Some(Err(error)) => {
+            results.push(component_failed("detailed", error, took));
+            None
+        }
+        None => None,
+    };
+    let components = health.body.map(|body| body.components).unwrap_or_default();
+    let mut merged = merge_components(components, health.latency, detailed);
+    if results.len() > 1 {
+        // The failed GET's result speaks for `detailed`.
+        merged.retain(|(component, _)| component.name != "detailed");
+    }
+    let mut connections = None;
+    for (component, took) in fold_others(merged) {
+        connections = component.active_connections.or(connections);
+        results.push(component_result(component, took));
+    }
+    (results, connections)
+}
+
+/// The results of a check whose GETs were answered `status` with these
+/// bodies (the fuzzer's way in: the parsing and the results, no I/O).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn results_for_bodies(
+    status: u16,
+    health: &[u8],
+    detailed: Option<&[u8]>,
+) -> Vec<CheckResult> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let latency = Duration::from_millis(3);
+    let fetched = |body: &[u8]| Fetched {
+        status,
+        latency,
+        body: health_body::parse(body),
+    };
+    let detailed = detailed.map(|body| Ok(fetched(body)));
+    results(fetched(health), detailed, latency).0
+}
+
+/// Components reported one by one at most: a report holds at most
+/// `MAX_CHECKS` (64) results, and the other checks need a few.
+const MAX_COMPONENTS: usize = 32;
+
+/// Past [`MAX_COMPONENTS`], the rest become one component, `others`, with
+/// the worst health among them: a backend's long list cannot make a
+/// report the aggregator refuses, nor hide a failing component.
+fn fold_others(mut merged: Vec<(Component, Duration)>) -> Vec<(Component, Duration)> {
+    if merged.len() <= MAX_COMPONENTS {
+        return merged;
+    }
+    let rest = merged.split_off(MAX_COMPONENTS - 1);
+    let Some((mut others, took)) = rest.into_iter().reduce(|(mut worst, took), (next, _)| {
+        health_body::merge(&mut worst, next);
+        (worst, took)
+    }) else {
+        return merged;
+    };
+    others.name = "others".to_string();
+    match merged.iter_mut().find(|(kept, _)| kept.name == others.name) {
+        Some((kept, _)) => health_body::merge(kept, others),
+        None => merged.push((others, took)),
+    }
     merged
 }
 
@@ -338,6 +402,30 @@ mod tests {
         let result = probe_for(port).observe(timeout).await.result().clone();
         assert_eq!(result.error, "timed out after 200ms");
         holder.abort();
+    }
+
+    #[test]
+    fn a_long_list_of_components_folds_into_others() {
+        // 40 components in one body made a report of more than 64 checks,
+        // which the aggregator refuses (seen writing health_json's check).
+        let mut checks: Vec<String> = (0..40).map(|i| format!(r#""c{i:02}":"ok""#)).collect();
+        checks.push(r#""zz":"unhealthy""#.to_string());
+        let body = format!(r#"{{"status":"ok","checks":{{{}}}}}"#, checks.join(","));
+        let results = results_of(body.as_bytes());
+        assert_eq!(results.len(), 1 + MAX_COMPONENTS);
+        let others = results.last().unwrap();
+        assert_eq!(others.component, "others");
+        assert_eq!(others.status(), CheckStatus::Fail, "zz's health speaks");
+    }
+
+    /// The results of a 200 OK with `body` on /health alone.
+    fn results_of(body: &[u8]) -> Vec<CheckResult> {
+        let fetched = Fetched {
+            status: StatusCode::OK,
+            latency: Duration::from_millis(3),
+            body: health_body::parse(body),
+        };
+        results(fetched, None, Duration::from_millis(3)).0
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub(crate) struct TrafficProbe {
     body: Vec<u8>,
     /// The missing-metric warning is said once, not every round.
     warned_missing_metric: bool,
+    /// The counters of the latest report: the next may not take errors
+    /// back alone.
+    reported: Option<TrafficCounters>,
 }
 
 /// What the error ratio is judged from in one round.
@@ -76,6 +79,7 @@ impl TrafficProbe {
             connections,
             body: Vec::new(),
             warned_missing_metric: false,
+            reported: None,
         }
     }
 
@@ -84,8 +88,18 @@ impl TrafficProbe {
         if let Err(error) = self.scrape().await {
             return failed(CHECK, error, started.elapsed()).into();
         }
+        let body = std::mem::take(&mut self.body);
         // The page is Prometheus text; anything else parses as no metrics.
-        let text = std::str::from_utf8(&self.body).unwrap_or("");
+        let text = std::str::from_utf8(&body).unwrap_or("");
+        let observation = self.read_page(text, Instant::now(), started);
+        self.body = body;
+        observation
+    }
+
+    /// Judges the page scraped at `at` (the round started at `started`):
+    /// the window moves on, the result and the counters come out. Pure but
+    /// for the shared WebSocket count.
+    pub(crate) fn read_page(&mut self, text: &str, at: Instant, started: Instant) -> Observation {
         let sample = parse_sample(text, &self.names);
         if let Some(count) = sample.websocket_connections {
             self.connections.set(count.round() as u64);
@@ -104,9 +118,10 @@ impl TrafficProbe {
             );
             self.warned_missing_metric = true;
         }
-        let counters = counters(&sample);
+        let counters = counters(&sample, self.reported.as_ref());
+        self.reported = Some(counters);
         let gauge = sample.error_rate;
-        let stats = self.window.observe(Instant::now(), sample);
+        let stats = self.window.observe(at, sample);
         if stats.restarted {
             info!(url = %self.check.url, "traffic counters went down (backend restarted?); window restarted");
         }
@@ -143,6 +158,13 @@ impl TrafficProbe {
                 (stats.error_ratio, failed(CHECK, error, took))
             }
             Judged::Window(stats, _) => (stats.error_ratio, passed(CHECK, took)),
+            Judged::Gauge(value) if !(0.0..=1.0).contains(&value) => {
+                let error = format!(
+                    "gauge {} is {value}, which is no error ratio (0 to 1)",
+                    self.check.error_rate_metric
+                );
+                (value.clamp(0.0, 1.0), failed(CHECK, error, took))
+            }
             Judged::Gauge(ratio) if ratio > limit => {
                 let error = format!(
                     "error ratio {ratio:.3} (gauge {}) is above {limit}",
@@ -199,11 +221,20 @@ impl TrafficProbe {
     }
 }
 
-/// The report's cumulative counters, from one scrape.
-fn counters(sample: &TrafficSample) -> TrafficCounters {
+/// The report's cumulative counters, from one scrape. The aggregator
+/// takes counters back only all together (the backend restarted): while
+/// requests did not go back, a 5xx count that went back alone (its series
+/// reset or vanished by itself) stays at the count `previous` reported
+/// until it passes it again. Errors never exceed requests.
+fn counters(sample: &TrafficSample, previous: Option<&TrafficCounters>) -> TrafficCounters {
+    let requests_total = sample.requests.round() as u64;
+    let mut errors_total = sample.errors.round() as u64;
+    if let Some(previous) = previous.filter(|p| requests_total >= p.requests_total) {
+        errors_total = errors_total.max(previous.errors_total);
+    }
     TrafficCounters {
-        requests_total: sample.requests.round() as u64,
-        errors_total: sample.errors.round() as u64,
+        requests_total,
+        errors_total: errors_total.min(requests_total),
         request_duration_seconds_sum: sample.duration_sum,
         request_duration_seconds_count: sample.duration_count.round() as u64,
         websocket_connections: sample.websocket_connections.unwrap_or(0.0).round() as u64,

@@ -112,14 +112,14 @@ pub(crate) fn parse_sample(text: &str, names: &MetricNames) -> TrafficSample {
     for metric in &scrape.samples {
         let name = metric.metric.as_str();
         if name == names.requests {
-            let Some(value) = scalar(&metric.value) else {
+            let Some(value) = counter(&metric.value) else {
                 continue;
             };
             sample.requests_seen = true;
-            sample.requests += value;
+            add(&mut sample.requests, value);
             let status = metric.labels.get(&names.status_label).unwrap_or("");
             if status.starts_with('5') {
-                sample.errors += value;
+                add(&mut sample.errors, value);
             }
         } else if name == names.error_rate {
             if let Some(value) = scalar(&metric.value) {
@@ -130,9 +130,15 @@ pub(crate) fn parse_sample(text: &str, names: &MetricNames) -> TrafficSample {
                 *sample.websocket_connections.get_or_insert(0.0) += value;
             }
         } else if name == names.duration_sum {
-            sample.duration_sum += scalar(&metric.value).unwrap_or(0.0);
+            add(
+                &mut sample.duration_sum,
+                counter(&metric.value).unwrap_or(0.0),
+            );
         } else if name == names.duration_count {
-            sample.duration_count += scalar(&metric.value).unwrap_or(0.0);
+            add(
+                &mut sample.duration_count,
+                counter(&metric.value).unwrap_or(0.0),
+            );
         } else if name == names.duration {
             // A typed histogram: the parser folds its `_bucket` lines into one
             // sample per label set, named after the histogram.
@@ -163,6 +169,18 @@ pub(crate) fn parse_sample(text: &str, names: &MetricNames) -> TrafficSample {
     sample
 }
 
+/// A counter's value: finite and never negative (a negative "counter"
+/// would make errors outnumber requests, or a negative duration sum).
+fn counter(value: &Value) -> Option<f64> {
+    scalar(value).filter(|value| *value >= 0.0)
+}
+
+/// Adds a counter's value to a total that stays finite: the sum of many
+/// huge values is the largest number, not infinity.
+fn add(total: &mut f64, value: f64) {
+    *total = (*total + value).min(f64::MAX);
+}
+
 fn scalar(value: &Value) -> Option<f64> {
     match value {
         Value::Counter(value) | Value::Gauge(value) | Value::Untyped(value) => {
@@ -179,12 +197,15 @@ fn parse_bound(text: &str) -> Option<f64> {
     }
 }
 
+/// Adds a bucket's count. A bound that is no duration (`le="nan"`, a
+/// negative one) or a count that is no count is left out: either would
+/// make a quantile NaN or negative.
 fn add_bucket(buckets: &mut Vec<(f64, f64)>, bound: f64, count: f64) {
-    if !count.is_finite() {
+    if !(count.is_finite() && count >= 0.0) || bound.is_nan() || bound < 0.0 {
         return;
     }
     match buckets.iter_mut().find(|(existing, _)| *existing == bound) {
-        Some((_, total)) => *total += count,
+        Some((_, total)) => add(total, count),
         None => buckets.push((bound, count)),
     }
 }
@@ -276,6 +297,37 @@ error_rate 0.12
         assert_eq!((sample.requests, sample.errors), (10.0, 2.0));
         assert_eq!(sample.buckets, vec![(1.0, 9.0), (f64::INFINITY, 10.0)]);
         assert_eq!(sample.duration_count, 10.0, "taken from the +Inf bucket");
+    }
+
+    #[test]
+    fn values_no_counter_has_are_left_out() {
+        // Each of these made a report the aggregator refuses (errors above
+        // requests, a negative sum, a NaN quantile), so the agent went stale
+        // instead of judging. `le="nan"` and negative sums were found by an
+        // earlier fuzzing; the prometheus_intake harness checks them all.
+        let text = "http_requests_total{code=\"200\"} -5\n\
+                    http_requests_total{code=\"500\"} 3\n\
+                    http_request_duration_seconds_sum -2\n\
+                    http_request_duration_seconds_count -1\n\
+                    http_request_duration_seconds_bucket{le=\"nan\"} 3\n\
+                    http_request_duration_seconds_bucket{le=\"-1\"} 1\n\
+                    http_request_duration_seconds_bucket{le=\"+Inf\"} -3\n";
+        let sample = parse_sample(text, &test_names());
+        assert_eq!((sample.requests, sample.errors), (3.0, 3.0));
+        assert_eq!((sample.duration_sum, sample.duration_count), (0.0, 0.0));
+        assert_eq!(sample.buckets, vec![]);
+    }
+
+    #[test]
+    fn huge_counters_add_up_to_a_finite_total() {
+        let text = "http_requests_total{code=\"500\"} 1e308\n\
+                    http_requests_total{code=\"502\"} 1e308\n\
+                    http_request_duration_seconds_sum{a=\"1\"} 1e308\n\
+                    http_request_duration_seconds_sum{a=\"2\"} 1e308\n";
+        let sample = parse_sample(text, &test_names());
+        assert_eq!(sample.requests, f64::MAX);
+        assert_eq!(sample.errors, f64::MAX);
+        assert_eq!(sample.duration_sum, f64::MAX);
     }
 
     #[test]

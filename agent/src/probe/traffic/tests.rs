@@ -257,3 +257,51 @@ async fn source_gauge_fails_without_the_gauge() {
         result.error
     );
 }
+
+/// The traffic probe itself, fed pages without a server.
+fn pages_probe() -> TrafficProbe {
+    match probe_for(9, 1) {
+        Probe::Traffic(probe) => *probe,
+        _ => unreachable!("a traffic check makes a traffic probe"),
+    }
+}
+
+#[test]
+fn errors_going_back_alone_hold_their_count() {
+    // Found by fuzzing (prometheus_intake): the 5xx series vanished while
+    // requests grew; the report's errors_total went back alone, which the
+    // aggregator refuses as no counter does that.
+    let mut probe = pages_probe();
+    let start = Instant::now();
+    let at = |seconds| start + Duration::from_secs(seconds);
+    let counters = |observation: Observation| {
+        let counters = observation.counters.unwrap();
+        (counters.requests_total, counters.errors_total)
+    };
+    assert_eq!(
+        counters(probe.read_page(&page(90, 10), at(0), at(0))),
+        (100, 10)
+    );
+    let vanished = "http_requests_total{code=\"200\"} 120\n";
+    assert_eq!(counters(probe.read_page(vanished, at(1), at(1))), (120, 10));
+    assert_eq!(
+        counters(probe.read_page(&page(120, 12), at(2), at(2))),
+        (132, 12)
+    );
+    // A restart takes everything back, errors too.
+    assert_eq!(counters(probe.read_page(&page(5, 1), at(3), at(3))), (6, 1));
+}
+
+#[test]
+fn a_gauge_outside_zero_to_one_fails_in_range() {
+    // `error_rate 1.5` or `-0.5` went into the report as the error ratio,
+    // which the aggregator refuses (seen writing prometheus_intake's check).
+    let mut probe = pages_probe();
+    let now = Instant::now();
+    for (page, shown) in [("error_rate 1.5\n", 1.0), ("error_rate -0.5\n", 0.0)] {
+        let result = probe.read_page(page, now, now).results.remove(0);
+        assert_eq!(result.status(), CheckStatus::Fail, "{page}");
+        assert_eq!(result.observed_value, shown, "{page}");
+        assert!(result.error.contains("no error ratio"), "{}", result.error);
+    }
+}

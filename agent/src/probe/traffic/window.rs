@@ -77,7 +77,9 @@ impl TrafficWindow {
             return WindowStats::default();
         };
         let requests = (new.requests - old.requests).max(0.0);
-        let errors = (new.errors - old.errors).max(0.0);
+        // A 5xx series can grow while another shrinks without any total
+        // going down: more errors than requests would be refused.
+        let errors = (new.errors - old.errors).max(0.0).min(requests);
         let count = new.duration_count - old.duration_count;
         let buckets = bucket_delta(&new.buckets, &old.buckets);
         WindowStats {
@@ -176,6 +178,20 @@ mod tests {
         let stats = window.observe(seconds(t0, 1), scrape(2, 1));
         assert_eq!(stats.requests, 3);
         assert!((stats.error_ratio - 1.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn errors_never_outnumber_requests() {
+        // Found by an earlier fuzzing of the traffic window: the 200 series
+        // shrank while the 500 series grew; no total went down, so no
+        // restart, and the window counted 50 errors in 0 requests.
+        let t0 = Instant::now();
+        let mut window = TrafficWindow::new(Duration::from_secs(30));
+        window.observe(t0, scrape(100, 0));
+        let stats = window.observe(seconds(t0, 1), scrape(50, 50));
+        assert!(!stats.restarted);
+        assert_eq!((stats.requests, stats.errors), (0, 0));
+        assert_eq!(stats.error_ratio, 0.0);
     }
 
     #[test]

@@ -102,6 +102,17 @@ fn errors_name_the_file_the_key_and_the_reason() {
 }
 
 #[test]
+fn text_loads_as_its_file_does_without_an_origin() {
+    let text = "listen = \"127.0.0.1:9000\"\n[deployments.escashop]\nlive = \"green\"";
+    let from_file = load_text(text).unwrap();
+    let from_text = AggregatorConfig::from_toml(text).unwrap();
+    assert_eq!(from_text.summary(), from_file.summary());
+    let error = AggregatorConfig::from_toml("[defaults]\nready_after = \"soon\"").unwrap_err();
+    assert_eq!(error.key.as_deref(), Some("defaults.ready_after"));
+    assert_eq!(error.origin, None);
+}
+
+#[test]
 fn a_missing_file_is_an_error() {
     let path = Path::new("/nonexistent/agg.toml");
     let error = AggregatorConfig::load(Some(path), Overrides::default()).unwrap_err();

@@ -1,6 +1,6 @@
 //! The rules' keys under `[defaults]` and `[deployments.<name>]` that the
-//! one-timeline and confirmed-switch rules need, and `confirm_switch`,
-//! which follows from the hooks.
+//! one-timeline and confirmed-switch rules need, their upper bound, and
+//! `confirm_switch`, which follows from the hooks.
 
 use super::*;
 
@@ -55,6 +55,23 @@ fn clock_skew_and_drift_must_be_durations_above_zero() {
         assert_eq!(error.key.as_deref(), Some(key), "{text}: {error}");
         assert!(error.reason.contains(reason), "{text}: {error}");
     }
+}
+
+#[test]
+fn a_rule_waits_a_year_at_most() {
+    // `bake_for = "10000years"` made a bake deadline past year 9999 (the
+    // verdict's JSON panicked), and far longer ones overflowed the clock (a
+    // panic adding the duration to now): both through the aggregator_config
+    // harness, on inputs written by hand.
+    for key in ["bake_for", "ready_after", "restore_grace", "forget_after"] {
+        let text = format!("[deployments.escashop]\n{key} = \"10000years\"");
+        let error = refused(&text);
+        let expected = format!("deployments.escashop.{key}");
+        assert_eq!(error.key.as_deref(), Some(expected.as_str()), "{error}");
+        assert!(error.reason.contains("at most 365 days"), "{error}");
+    }
+    let config = load_text("[defaults]\nbake_for = \"365days\"").unwrap();
+    assert_eq!(config.defaults.bake_for, Duration::from_secs(365 * 86400));
 }
 
 #[test]

@@ -1,0 +1,4 @@
+//! `aggregator_config`: see greenlight_fuzz_harness::aggregator_config for the input and the promises checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| greenlight_fuzz_harness::aggregator_config::run(data));
