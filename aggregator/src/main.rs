@@ -117,6 +117,15 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Installed before the port is announced: a signal sent as soon as
+        // the aggregator is up must find its handler (SIGHUP would end it).
+        let signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(error) => {
+                eprintln!("greenlight-aggregator: cannot install signal handlers: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
         if let Ok(address) = listener.local_addr() {
             // Tests and scripts read the port from this line.
             println!("greenlight-aggregator listening on {address}");
@@ -130,7 +139,7 @@ fn main() -> ExitCode {
             shutdown.cancel();
             result
         };
-        let (result, ()) = tokio::join!(run, cancel_on_signal(shutdown.clone(), tls_reloads));
+        let (result, ()) = tokio::join!(run, signals.cancel_on(shutdown.clone(), tls_reloads));
         match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
@@ -144,29 +153,37 @@ fn main() -> ExitCode {
 /// SIGTERM and SIGINT shut down. SIGHUP never does (its default would end
 /// the process, and operators send it out of habit): with `[tls]` the
 /// reloader takes it; without, it is logged as having nothing to reload.
-async fn cancel_on_signal(shutdown: CancellationToken, tls_reloads: bool) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hangup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-            _ = hangup.recv() => {
-                if !tls_reloads {
-                    tracing::info!("SIGHUP: nothing to reload (no [tls]; other settings take a restart)");
-                }
-                continue;
-            }
-            _ = shutdown.cancelled() => return,
-        }
-        break;
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
     }
-    shutdown.cancel();
+
+    async fn cancel_on(mut self, shutdown: CancellationToken, tls_reloads: bool) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => tracing::info!("SIGTERM: shutting down"),
+                _ = self.int.recv() => tracing::info!("SIGINT: shutting down"),
+                _ = self.hangup.recv() => {
+                    if !tls_reloads {
+                        tracing::info!("SIGHUP: nothing to reload (no [tls]; other settings take a restart)");
+                    }
+                    continue;
+                }
+                _ = shutdown.cancelled() => return,
+            }
+            break;
+        }
+        shutdown.cancel();
+    }
 }
