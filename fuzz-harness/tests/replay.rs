@@ -11,15 +11,21 @@ fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
 }
 
-/// The files of `dir`, sorted; panics when there are none.
-fn inputs(dir: &Path) -> Vec<PathBuf> {
+/// The files of `dir`, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
     let entries = std::fs::read_dir(dir)
-        .unwrap_or_else(|error| panic!("{}: {error} (the kept corpus is missing)", dir.display()));
+        .unwrap_or_else(|error| panic!("{}: {error} (the kept inputs are missing)", dir.display()));
     let mut files: Vec<PathBuf> = entries
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| path.is_file())
         .collect();
     files.sort();
+    files
+}
+
+/// The files of a corpus; panics when there are none.
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let files = files(dir);
     assert!(!files.is_empty(), "{}: no inputs kept", dir.display());
     files
 }
@@ -46,8 +52,9 @@ fn every_corpus_input_passes() {
     }
 }
 
-/// Only targets that once broke have regressions; a folder of another
-/// name would be a typo that replays nothing.
+/// Only targets that once broke have regressions (fuzz/run.sh makes an
+/// empty folder for the others); a folder of another name would be a typo
+/// that replays nothing.
 #[test]
 fn every_regression_input_passes() {
     let root = fuzz_dir().join("regressions");
@@ -57,7 +64,7 @@ fn every_regression_input_passes() {
         let Some((target, harness)) = TARGETS.iter().find(|(target, _)| *target == name) else {
             panic!("{}: no fuzz target {name:?}", dir.display());
         };
-        let files = inputs(&dir);
+        let files = files(&dir);
         replay(target, *harness, &files);
         replayed += files.len();
     }
