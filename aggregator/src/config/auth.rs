@@ -50,7 +50,6 @@ pub struct AuthSettings {
     /// Callers in the tokens file.
     pub token_count: usize,
     pub certificates: usize,
-    pub health_without_credentials: bool,
 }
 
 impl RawAuth {
@@ -126,7 +125,6 @@ impl RawAuth {
             certificates: certificates.len(),
             policy: AuthPolicy::enforced(table, certificates, self.health_without_credentials),
             tokens: self.tokens,
-            health_without_credentials: self.health_without_credentials,
         })
     }
 }
@@ -142,7 +140,7 @@ impl AuthSettings {
             "credentials required: {tokens}, {} certificate mappings, agent certificates by their \
              spiffe://greenlight/<deployment>/<color>/<instance> SAN; grpc.health.v1 {}",
             self.certificates,
-            if self.health_without_credentials {
+            if self.policy.health_open() {
                 "open to all"
             } else {
                 "needs a viewer"

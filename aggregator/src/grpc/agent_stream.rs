@@ -71,16 +71,13 @@ impl AgentService for AgentStreamService {
         let peer = request.remote_addr();
         // Credentials first: a stranger takes no stream slot.
         let caller = authorize(&self.auth, &request, Action::Report, "AgentService.Stream")?;
-        let slot = self.limit.acquire().inspect_err(|status| {
+        let refused = |status: &Status| {
             tracing::warn!(?peer, error = status.message(), "agent stream refused");
-        })?;
+        };
+        let slot = self.limit.acquire().inspect_err(refused)?;
         let mut inbound = request.into_inner();
-        let hello = first_hello(&mut inbound).await.inspect_err(|status| {
-            tracing::warn!(?peer, error = status.message(), "agent stream refused");
-        })?;
-        bound_to(&caller, &hello).inspect_err(|status| {
-            tracing::warn!(?peer, error = status.message(), "agent stream refused");
-        })?;
+        let hello = first_hello(&mut inbound).await.inspect_err(refused)?;
+        bound_to(&caller, &hello).inspect_err(refused)?;
         let connection = self.hub.connection_id();
         let (key, last_sequence, min_requests) = self
             .hub
