@@ -17,6 +17,8 @@ REQUIRED=(
     "nginx:/usr/sbin/nginx"
     "socat:/usr/bin/socat"
     "faketime:/usr/bin/faketime"
+    "prometheus-alertmanager:/usr/bin/prometheus-alertmanager"
+    "chromium:/usr/bin/chromium"
 )
 
 say() { printf '==> %s\n' "$*"; }
@@ -45,6 +47,14 @@ for entry in "${REQUIRED[@]}"; do
     fi
 done
 
+# Python with venv and pip, for the tests' venv below.
+if python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    say "found python3 with venv"
+else
+    say "missing python3-venv"
+    missing+=(python3-venv python3-pip)
+fi
+
 if ((${#missing[@]} > 0)); then
     if ((EUID != 0)); then
         echo "error: the tests need these Debian packages; install them as root and run again:" >&2
@@ -57,6 +67,18 @@ if ((${#missing[@]} > 0)); then
     # The postgresql package may start a cluster on port 5432 and
     # redis-server one on 6379; the tests never use them.
     apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# The Python the tests run (an SMTP server, grpcio-reflection's client): a
+# venv in target/pytools, made again when the requirements change.
+venv=target/pytools
+requirements=tests/python-requirements.txt
+if ! cmp -s "$requirements" "$venv/requirements.txt" 2>/dev/null; then
+    say "making the tests' Python venv in $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -41,6 +41,45 @@ pub(crate) fn postgres_bin_dir() -> anyhow::Result<PathBuf> {
     )
 }
 
+/// A Debian-packaged program at `path` (the package is `package`).
+pub fn debian_program(package: &str, path: &str) -> anyhow::Result<PathBuf> {
+    let path = PathBuf::from(path);
+    if is_executable(&path) {
+        return Ok(path);
+    }
+    bail!(
+        "{} is not installed: run `apt-get install -y --no-install-recommends {package}` as root (tests/run.sh installs it for you)",
+        path.display()
+    )
+}
+
+/// `prometheus-alertmanager` (Debian's package and binary name).
+pub fn alertmanager() -> anyhow::Result<PathBuf> {
+    debian_program("prometheus-alertmanager", "/usr/bin/prometheus-alertmanager")
+}
+
+/// Debian's `chromium`, for the status page's browser test.
+pub fn chromium() -> anyhow::Result<PathBuf> {
+    debian_program("chromium", "/usr/bin/chromium")
+}
+
+/// The tests' Python, a venv that tests/run.sh makes in `target/pytools`
+/// with tests/python-requirements.txt (aiosmtpd, grpcio-reflection).
+/// `GREENLIGHT_TEST_PYTHON` overrides it.
+pub fn python() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("GREENLIGHT_TEST_PYTHON") {
+        return Ok(PathBuf::from(path));
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/pytools/bin/python");
+    if is_executable(&venv) {
+        return Ok(venv);
+    }
+    bail!(
+        "the tests' Python venv is missing ({}): run `bash tests/run.sh`, which makes it from tests/python-requirements.txt",
+        venv.display()
+    )
+}
+
 fn newest_debian_postgres() -> anyhow::Result<Option<PathBuf>> {
     let root = Path::new("/usr/lib/postgresql");
     if !root.is_dir() {

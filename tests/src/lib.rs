@@ -27,7 +27,7 @@
 mod binary;
 mod certs;
 mod eventually;
-mod installed;
+pub mod installed;
 mod output;
 mod port;
 mod postgres;
