@@ -163,6 +163,10 @@ pub async fn run_on(
         tls,
         auth,
         hub,
+        config
+            .redis
+            .as_ref()
+            .map(|settings| Arc::new(redis::HistoryReader::new(settings))),
         &health,
         &config.limits,
         tasks.clone(),

@@ -1,4 +1,4 @@
-//! cutover, rollback, pause, resume: the control calls, and history.
+//! cutover, rollback, pause, resume: the control calls.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use greenlight_proto::v1::{
 };
 use tonic::Response;
 
-use crate::client::{connect, fetch_verdict};
+use crate::client::connect;
 use crate::exit::Failure;
 use crate::render;
 use crate::target::Target;
@@ -90,40 +90,5 @@ pub async fn control(
         }
         (None, _) => println!("{}", answer.message),
     }
-    Ok(())
-}
-
-/// The deployment's recent transitions, oldest first.
-pub async fn history(
-    address: &Target,
-    timeout: Duration,
-    deployment: &str,
-    json: bool,
-) -> Result<(), Failure> {
-    let verdict = fetch_verdict(address, timeout, deployment).await?;
-    let doc = greenlight_proto::json::VerdictJson::from(&verdict);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc.transitions).unwrap_or_else(|_| "[]".into())
-        );
-        return Ok(());
-    }
-    if doc.transitions.is_empty() {
-        println!("{deployment}: no transitions yet (phase {})", doc.phase);
-    }
-    for transition in &doc.transitions {
-        println!(
-            "{}  epoch {:>4}  {:<10} -> {:<10} {}",
-            transition.at.as_deref().unwrap_or("?"),
-            transition.epoch,
-            transition.from,
-            transition.to,
-            transition.cause
-        );
-    }
-    println!(
-        "(the full audit trail, with actions, hooks and alerts, is the Redis stream greenlight:{deployment}:history)"
-    );
     Ok(())
 }

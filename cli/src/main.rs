@@ -7,7 +7,8 @@
 //!   TLS files and the bearer token.
 //! - `client`: connecting with bounded waits.
 //! - `commands`: status, verdict, watch.
-//! - `control`: cutover, rollback, pause, resume, history.
+//! - `control`: cutover, rollback, pause, resume.
+//! - `history`: the whole audit trail, paged.
 //! - `wait`: waiting for a condition, across aggregator restarts.
 //! - `render`: verdicts for people and as JSON.
 
@@ -15,6 +16,7 @@ mod client;
 mod commands;
 mod control;
 mod exit;
+mod history;
 mod render;
 mod target;
 mod transport_error;
@@ -154,9 +156,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The deployment's recent phase transitions, with their causes.
+    /// The deployment's audit trail, oldest first: every verdict, decided
+    /// action, hook attempt, alert and gap in the Redis history stream
+    /// (through the aggregator; it pages, so the whole stream can be read).
+    /// Without Redis only the verdict's recent transitions exist, and those
+    /// are shown. `greenlight history escashop --since 30m`,
+    /// `--limit 20` for the newest 20, `--json` for scripts.
     History {
         deployment: String,
+        /// Only entries since then: a duration back from now ("30m", "2h")
+        /// or an RFC 3339 time ("2026-12-02T15:00:00Z").
+        #[arg(long, value_parser = history::parse_since)]
+        since: Option<history::Since>,
+        /// Only the newest N entries (after --since, if given).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
+        /// A JSON array, oldest first: {id, at, kind, fields}; a verdict's
+        /// JSON is nested under fields.verdict.
         #[arg(long)]
         json: bool,
     },
@@ -262,8 +278,18 @@ fn main() -> ExitCode {
             Command::Resume { deployment, json } => {
                 control::control(address, timeout, &deployment, control::Call::Resume, json).await
             }
-            Command::History { deployment, json } => {
-                control::history(address, timeout, &deployment, json).await
+            Command::History {
+                deployment,
+                since,
+                limit,
+                json,
+            } => {
+                let query = history::Query {
+                    since,
+                    limit: limit.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+                    json,
+                };
+                history::history(address, timeout, &deployment, query).await
             }
         }
     });

@@ -18,6 +18,7 @@ use crate::auth::{Action, AuthPolicy, interceptor};
 use crate::config::Limits;
 use crate::health::HealthPublisher;
 use crate::hub::Hub;
+use crate::redis::HistoryReader;
 use crate::tls::{ServerTls, incoming};
 
 #[allow(clippy::too_many_arguments)]
@@ -26,6 +27,7 @@ pub async fn serve(
     tls: Option<Arc<ServerTls>>,
     auth: Arc<AuthPolicy>,
     hub: Arc<Hub>,
+    history: Option<Arc<HistoryReader>>,
     health: &HealthPublisher,
     limits: &Limits,
     tasks: TaskTracker,
@@ -76,6 +78,7 @@ pub async fn serve(
     let verdicts = VerdictServiceServer::new(VerdictApi::new(
         hub,
         auth,
+        history,
         watch_limit,
         tasks.clone(),
         shutdown.clone(),

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use greenlight_proto::v1::verdict_service_server::VerdictService;
 use greenlight_proto::v1::{
-    ControlResponse, CutoverRequest, GetVerdictRequest, ListDeploymentsRequest,
-    ListDeploymentsResponse, PauseRequest, ResumeRequest, RollbackRequest, Verdict,
-    WatchVerdictsRequest,
+    ControlResponse, CutoverRequest, GetHistoryRequest, GetHistoryResponse, GetVerdictRequest,
+    ListDeploymentsRequest, ListDeploymentsResponse, PauseRequest, ResumeRequest, RollbackRequest,
+    Verdict, WatchVerdictsRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -21,6 +21,7 @@ use super::StreamLimit;
 use crate::auth::{Action, AuthPolicy, authorize};
 use crate::engine::{ControlError, ControlOutcome, Engine, validate_deployment_name};
 use crate::hub::Hub;
+use crate::redis::{HistoryError, HistoryReader, PageQuery};
 
 /// Verdicts a watcher may fall behind by before the stream waits for it.
 const WATCH_QUEUE: usize = 16;
@@ -28,6 +29,8 @@ const WATCH_QUEUE: usize = 16;
 pub struct VerdictApi {
     hub: Arc<Hub>,
     auth: Arc<AuthPolicy>,
+    /// The history stream read back; `None` without Redis.
+    history: Option<Arc<HistoryReader>>,
     watch_limit: StreamLimit,
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -37,6 +40,7 @@ impl VerdictApi {
     pub fn new(
         hub: Arc<Hub>,
         auth: Arc<AuthPolicy>,
+        history: Option<Arc<HistoryReader>>,
         watch_limit: StreamLimit,
         tasks: TaskTracker,
         shutdown: CancellationToken,
@@ -44,6 +48,7 @@ impl VerdictApi {
         VerdictApi {
             hub,
             auth,
+            history,
             watch_limit,
             tasks,
             shutdown,
@@ -181,9 +186,45 @@ impl VerdictService for VerdictApi {
             engine.resume(&request.deployment, &by, now)
         })
     }
+
+    async fn get_history(
+        &self,
+        request: Request<GetHistoryRequest>,
+    ) -> Result<Response<GetHistoryResponse>, Status> {
+        authorize(&self.auth, &request, Action::Read, "GetHistory")?;
+        self.history_page(request.into_inner())
+            .await
+            .map(Response::new)
+    }
 }
 
 impl VerdictApi {
+    async fn history_page(&self, request: GetHistoryRequest) -> Result<GetHistoryResponse, Status> {
+        checked_name(&request.deployment)?;
+        let Some(reader) = &self.history else {
+            return Err(Status::failed_precondition(
+                "this aggregator runs without [redis]: there is no history stream, only the transitions in the verdict (greenlight verdict)",
+            ));
+        };
+        let query = PageQuery {
+            before: (!request.before.is_empty()).then_some(request.before),
+            since: request
+                .since
+                .as_ref()
+                .and_then(greenlight_proto::time::from_timestamp),
+            limit: request.limit,
+        };
+        reader
+            .page(&request.deployment, &query)
+            .await
+            .map_err(|error| match error {
+                HistoryError::BadCursor(_) => Status::invalid_argument(error.to_string()),
+                HistoryError::Timeout | HistoryError::Redis(_) => {
+                    Status::unavailable(error.to_string())
+                }
+            })
+    }
+
     /// Runs a control call; the log says who asked (`by`, from the credential).
     fn control(
         &self,

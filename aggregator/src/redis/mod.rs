@@ -18,15 +18,19 @@
 //! - `written`: the latest verdict and state written per deployment, kept
 //!   for the refresh, and the losses found (gaps).
 //! - `restore`: [`load_states`], reading the saved states at start-up.
+//! - `history`: [`HistoryReader`], the history stream read back a page at
+//!   a time (`GetHistory`).
 //! - `explain`: [`describe`], Redis errors that say what to fix.
 
 mod entries;
 mod explain;
+mod history;
 mod publisher;
 mod restore;
 mod written;
 
 pub use explain::describe;
+pub use history::{HistoryError, HistoryReader, PageQuery};
 pub use publisher::{QUEUE, RedisPublisher};
 
 use std::time::SystemTime;
