@@ -270,5 +270,4 @@ fn agent_or_all(reason: &Reason) -> &str {
 }
 
 #[cfg(test)]
-#[path = "derive_tests.rs"]
 mod tests;
