@@ -10,7 +10,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use super::email::{EmailContext, render};
 use super::event::AlertEvent;
 use super::payload;
-use super::settings::{SinkTarget, SmtpSettings};
+use super::settings::{SinkTarget, SmtpSettings, shown_url};
 
 pub enum Deliverer {
     Http {
@@ -70,17 +70,20 @@ impl Deliverer {
                 url,
                 format,
             } => {
+                // Logged without the URL's path (a Slack webhook's secret).
+                let shown = shown_url(url);
                 for body in http_bodies(*format, events, now) {
                     let answer = client
                         .post(url)
                         .json(&body)
                         .send()
                         .await
-                        .map_err(|error| format!("POST {url}: {error}"))?;
+                        .map_err(|error| format!("POST {shown}: {}", error.without_url()))?;
                     let status = answer.status();
                     if !status.is_success() {
                         let text = answer.text().await.unwrap_or_default();
-                        return Err(format!("POST {url}: {status} {}", text.trim()));
+                        let text: String = text.trim().chars().take(200).collect();
+                        return Err(format!("POST {shown}: {status} {text}"));
                     }
                 }
                 Ok(())

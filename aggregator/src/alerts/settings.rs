@@ -35,6 +35,60 @@ pub struct SinkSettings {
     pub repost: Duration,
 }
 
+impl AlertSettings {
+    /// For `--check-config`: one line per sink (or that there is none).
+    pub fn describe(&self) -> Vec<String> {
+        if self.sinks.is_empty() {
+            return vec!["alerts: no sinks (alerts are logged and written to Redis only)".into()];
+        }
+        self.sinks
+            .iter()
+            .map(|sink| {
+                let target = match &sink.target {
+                    SinkTarget::Webhook { url }
+                    | SinkTarget::Slack { url }
+                    | SinkTarget::Alertmanager { url } => shown_url(url),
+                    SinkTarget::Email(smtp) => format!(
+                        "smtp {}:{}{}{} to {}",
+                        smtp.host,
+                        smtp.port,
+                        if smtp.starttls { " STARTTLS" } else { " in the clear" },
+                        if smtp.username.is_some() { " with AUTH" } else { "" },
+                        smtp.to.join(", ")
+                    ),
+                };
+                let words = |names: Option<Vec<String>>| names.map_or("all".to_string(), |n| n.join(", "));
+                format!(
+                    "alert sink {} ({} {target}): events {}, deployments {}, queue {}, {} retries from {:?}, timeout {:?}, repeats held back for {:?}",
+                    sink.name,
+                    sink.target.kind(),
+                    words(sink.route.events.as_ref().map(|k| k.iter().map(|k| k.name().to_string()).collect())),
+                    words(sink.route.deployments.as_ref().map(|d| d.iter().cloned().collect())),
+                    sink.queue,
+                    sink.retries,
+                    sink.backoff,
+                    sink.timeout,
+                    sink.dedup_window,
+                )
+            })
+            .collect()
+    }
+}
+
+/// A sink URL without its path, query or credentials: a Slack webhook's
+/// path is its secret, and a URL may carry a password.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}{}/…",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or(""),
+            parsed.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ),
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
 impl SinkSettings {
     pub fn retry_policy(&self) -> Result<RetryPolicy, RetryPolicyError> {
         let max = self.backoff.saturating_mul(1 << self.retries.min(10));
@@ -58,6 +112,21 @@ impl SinkTarget {
             SinkTarget::Alertmanager { .. } => "alertmanager",
             SinkTarget::Email(_) => "email",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_shown_url_keeps_no_secret() {
+        assert_eq!(
+            super::shown_url("https://user:pw@hooks.slack.com/services/T0/B0/secret?x=1"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            super::shown_url("http://127.0.0.1:9093"),
+            "http://127.0.0.1:9093/…"
+        );
     }
 }
 

@@ -168,3 +168,6 @@ impl Sink {
         false
     }
 }
+
+#[cfg(test)]
+mod tests;

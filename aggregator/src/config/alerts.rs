@@ -126,7 +126,9 @@ impl RawSink {
             let url = url.ok_or_else(|| {
                 ConfigError::key(field("url"), format!("required for a {} sink", self.kind))
             })?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || reqwest::Url::parse(&url).is_err()
+            {
                 return Err(ConfigError::key(
                     field("url"),
                     format!("{url:?} is not an http:// or https:// URL"),
