@@ -1,6 +1,7 @@
 //! The dispatcher: the one task that carries the engine's outputs out, in
 //! order: the log, the watchers and grpc.health.v1 (through the hub's
-//! watch), the hooks and Redis. What happens to them outside comes back to
+//! watch), the alert sinks (handed over, never waited for), the hooks and
+//! Redis. What happens to them outside comes back to
 //! the engine as events: a hook's outcome becomes `switch_finished`.
 
 use std::collections::BTreeSet;
@@ -12,6 +13,7 @@ use greenlight_proto::names::{action_name, color_name};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::Alerting;
 use crate::engine::{Outputs, Severity, SwitchOutcome};
 use crate::hooks::{HookEvent, HookFinished, HookOrder, HookRunner, Submitted};
 use crate::hub::Hub;
@@ -24,6 +26,8 @@ pub struct Dispatcher {
     pub hooks: Arc<HookRunner>,
     /// Hooks' attempts (for the record) and outcomes (for the engine).
     pub hook_events: mpsc::Receiver<HookEvent>,
+    /// The alert sinks' queues (offered with `try_send` only).
+    pub alerts: Alerting,
 }
 
 /// Steps the publisher could not take (its queue full): counted, and said
@@ -137,6 +141,7 @@ impl Dispatcher {
     fn carry_out(&self, outputs: Outputs, dropped: &mut Dropped) {
         log(&outputs);
         self.hub.publish_verdicts(&outputs.verdicts);
+        self.alerts.hand_over(&outputs, self.hub.now());
         for order in &outputs.actions {
             let verdict_json = outputs
                 .verdicts

@@ -10,6 +10,8 @@
 //! - [`schedule`]: waking the engine at its next deadline.
 //! - [`grpc`]: the agent stream, VerdictService, and the server.
 //! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
+//! - [`alerts`]: alert events from the engine's steps, sent to webhook,
+//!   Slack, Alertmanager and email sinks, each with its own queue.
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.
 //! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
 //! - [`traffic_source`]: reading where the load balancer sends traffic.
@@ -19,6 +21,7 @@
 //! - [`config`]: TOML + environment + flags, validated.
 //! - [`clock`]: wall time that follows tokio's (paused) clock.
 
+pub mod alerts;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -74,9 +77,12 @@ pub async fn run_on(
     let clock = Clock::start();
     let tasks = TaskTracker::new();
     // Stopped in order at shutdown: the streams, then the dispatcher (what
-    // was decided goes out), then the Redis publisher (it writes that).
+    // was decided goes out), then the Redis publisher (it writes that) and
+    // the alert sinks (they send what is queued, without retries).
     let dispatch_stop = CancellationToken::new();
     let publish_stop = CancellationToken::new();
+    let alerts_stop = CancellationToken::new();
+    let alerting = alerts::Alerting::spawn(&config.alerts, clock, &tasks, alerts_stop.clone())?;
 
     let (publish, restored) = match &config.redis {
         Some(settings) => {
@@ -114,6 +120,7 @@ pub async fn run_on(
         publish,
         hooks,
         hook_events: hook_events_rx,
+        alerts: alerting,
     };
     let dispatching = tasks.spawn(dispatcher.run(outputs, dispatch_stop.clone()));
     tasks.spawn(schedule::run(hub.clone(), shutdown.clone()));
@@ -180,6 +187,7 @@ pub async fn run_on(
         tracing::warn!("the dispatcher did not stop within the grace period");
     }
     publish_stop.cancel();
+    alerts_stop.cancel();
     drain(&tasks, grace).await;
     served
 }

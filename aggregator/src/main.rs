@@ -42,6 +42,17 @@ use tokio_util::sync::CancellationToken;
 ///   poll = "1s"
 ///   [hooks.cutover]                  # with a hook, switches are confirmed by its outcome
 ///   command = ["deploy/switch-traffic", "{direction}"]
+///   [alerts]                         # docs/alerts.md: events, payloads, routing
+///   contact = "oncall@escashop.example"  # in the rollback email (the guide's template)
+///   rollback_eta = "2-3 minutes"
+///   [[alerts.sink]]                  # any number; each with its own queue and retries
+///   name = "am"                      # labels the greenlight_alerts_* counters
+///   kind = "alertmanager"            # webhook | slack | alertmanager | email
+///   url = "http://127.0.0.1:9093"    # email: host, port, starttls, username,
+///   events = ["rollback", "hold"]    #   password_file, ca, from, to = [...]
+///   deployments = ["escashop"]       # default: all events, all deployments
+///   queue = 256                      # full => dropped and counted
+///   retries = 3                      # backoff = "1s" doubling; timeout = "10s"
 ///   [limits]
 ///   max_agent_streams = 1000         # beyond: RESOURCE_EXHAUSTED
 ///   max_watch_streams = 1000

@@ -7,6 +7,7 @@ mod bed;
 mod agent_clock_behind;
 mod agent_probes;
 mod aggregator_restart;
+mod alerts;
 mod auth;
 mod bad_input;
 mod bake;

@@ -15,8 +15,10 @@
 //! - `limits`: `[limits]` ([`Limits`]).
 //! - `tls`: `[tls]`, the files read once ([`TlsSettings`]).
 //! - `auth`: `[auth]`, the tokens file read once ([`AuthSettings`]).
+//! - `alerts`: `[alerts]` and its `[[alerts.sink]]` entries ([`AlertSettings`]).
 //! - `summary`: what a config means, in words (`--check-config`).
 
+mod alerts;
 mod auth;
 mod deployment;
 mod error;
@@ -41,6 +43,7 @@ pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
 pub use self::redis::RedisSettings;
 pub use self::tls::TlsSettings;
+use crate::alerts::AlertSettings;
 use crate::engine::{DeploymentSettings, validate_deployment_name};
 use crate::hooks::HookSettings;
 use crate::traffic_source::TrafficSource;
@@ -69,6 +72,8 @@ pub struct AggregatorConfig {
     pub traffic_sources: BTreeMap<String, TrafficSource>,
     /// Caps on concurrent streams, and the shutdown drain.
     pub limits: Limits,
+    /// Where alerts go; no sinks: alerts are only logged and written to Redis.
+    pub alerts: AlertSettings,
 }
 
 impl AggregatorConfig {
@@ -85,6 +90,7 @@ impl AggregatorConfig {
             hooks: HookSettings::default(),
             traffic_sources: BTreeMap::new(),
             limits: Limits::default(),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -108,6 +114,8 @@ struct RawConfig {
     hooks: hooks::RawHooks,
     #[serde(default)]
     limits: limits::RawLimits,
+    #[serde(default)]
+    alerts: alerts::RawAlerts,
 }
 
 fn default_listen() -> String {
@@ -166,6 +174,7 @@ impl RawConfig {
             hooks,
             traffic_sources,
             limits: self.limits.validate()?,
+            alerts: self.alerts.validate()?,
         })
     }
 }

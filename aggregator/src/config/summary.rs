@@ -56,6 +56,7 @@ impl AggregatorConfig {
                 None => format!("{action} hook: none (switch traffic yourself)"),
             });
         }
+        lines.extend(self.alerts.describe());
         let limits = &self.limits;
         lines.push(format!(
             "limits: {} agent streams, {} watch streams, shutdown grace {:?}",

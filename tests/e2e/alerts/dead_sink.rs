@@ -1,0 +1,72 @@
+//! A sink that accepts connections and never answers delays no rollback:
+//! the rollback hook's start is measured with and without it (printed, not
+//! asserted), and what the dead sink could not take is logged and counted.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use greenlight_testbed::eventually;
+use tokio::net::TcpListener;
+
+use super::story;
+use crate::bed::{Bed, SETTLE, path_str, set_switches};
+
+/// Accepts and holds every connection, never reading or writing.
+async fn dead_sink() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
+/// The rollback hook writes when it started (seconds since the epoch).
+fn hooks(record: &Path) -> String {
+    format!(
+        "[hooks.rollback]\ncommand = [\"sh\", \"-c\", \"date +%s.%N > {}\"]\ntimeout = \"10s\"\n",
+        path_str(record)
+    )
+}
+
+/// From the error spike to the rollback hook's start; and the aggregator's log.
+async fn rollback_hook_delay(sinks: &str) -> (Duration, String) {
+    let bed = Bed::new();
+    let record = bed.dir.path().join("rollback-started");
+    let aggregator = story::aggregator(&bed, &format!("{}{sinks}", hooks(&record))).await;
+    let pair = bed.pair(None).await;
+    bed.cut_over_when_ready().await;
+    let spiked = SystemTime::now();
+    set_switches(&pair.green, r#"{"error_ratio": 0.3}"#).await;
+    let started = eventually("the rollback hook", SETTLE, || async {
+        let text = std::fs::read_to_string(&record).ok()?;
+        text.trim().parse::<f64>().ok()
+    })
+    .await;
+    let started = UNIX_EPOCH + Duration::from_secs_f64(started);
+    let delay = started.duration_since(spiked).unwrap_or_default();
+    (delay, aggregator.output_so_far())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_that_never_answers_delays_no_rollback() {
+    let (without, _) = rollback_hook_delay("").await;
+
+    let (dead, _listener) = dead_sink().await;
+    let sinks = format!(
+        "[[alerts.sink]]\nname = \"dead\"\nkind = \"webhook\"\nurl = \"{dead}\"\nqueue = 1\nretries = 5\ntimeout = \"30s\"\n"
+    );
+    let (with, log) = rollback_hook_delay(&sinks).await;
+    println!(
+        "rollback hook started {:.3} s after the error spike without a sink, {:.3} s with a dead one",
+        without.as_secs_f64(),
+        with.as_secs_f64()
+    );
+    assert!(
+        log.contains("alert dropped") && log.contains("queue_full"),
+        "what the dead sink could not take is said: {log}"
+    );
+}
