@@ -12,6 +12,7 @@ mod bad_input;
 mod bake;
 mod deploy_configs;
 mod frozen_across_deadline;
+mod grpc_conventions;
 mod hooks;
 mod hostile_input;
 mod module_cycles;
