@@ -9,7 +9,8 @@
 //!   hooks, the log) and feeds hooks' outcomes back to the engine.
 //! - [`schedule`]: waking the engine at its next deadline.
 //! - [`grpc`]: the agent stream, VerdictService, and the server.
-//! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
+//! - [`health`]: grpc.health.v1 statuses that follow the verdicts, served
+//!   as health.proto says (Watch waits for a service not known yet).
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.
 //! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
 //! - [`traffic_source`]: reading where the load balancer sends traffic.

@@ -22,4 +22,5 @@ mod redis_loss;
 mod redis_secured;
 mod report_log;
 mod switch_traffic;
+mod telemetry;
 mod tls;
