@@ -10,7 +10,6 @@ use clap::Parser;
 use greenlight_agent::{AgentConfig, Overrides};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
-use tracing_subscriber::EnvFilter;
 
 /// After a shutdown signal, how long the agent may take to stop.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -21,7 +20,11 @@ const LONG_HELP: &str = concat!(
     include_str!("config/sample.toml"),
     "\nExit status: 0 after a clean shutdown (or \"config OK\"), 2 on a bad\n",
     "configuration, 1 on any other failure. Logs go to stderr; RUST_LOG filters\n",
-    "them (default \"info\")."
+    "them (default \"info\").\n\n",
+    "Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set (e.g. http://127.0.0.1:4317)\n",
+    "each report's span goes there by OTLP/gRPC and its trace context rides in\n",
+    "the report; OTEL_SERVICE_NAME, OTEL_BSP_* apply. Unset: nothing exported.\n",
+    "docs/telemetry.md says what one trace contains."
 );
 
 /// The sidecar beside one backend instance: probes its dependencies and
@@ -78,15 +81,6 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return bad_config(&error),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Logs captured into files (systemd, docker, tests) stay free of
-        // colour codes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     // One thread: the agent waits on a handful of sockets once a second, and
     // every extra worker costs a stack and a malloc arena (measured: about
     // 0.6 MiB of RSS, bench/agent-footprint.sh). Blocking work (finding a
@@ -101,7 +95,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(config))
+    // Logs, and traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (the
+    // exporter's channel needs the runtime).
+    let telemetry = {
+        let _in_runtime = runtime.enter();
+        greenlight_telemetry::init("greenlight-agent")
+    };
+    runtime.block_on(async {
+        let code = serve(config).await;
+        // The last batched spans go out while the runtime still runs.
+        let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+        code
+    })
 }
 
 fn bad_config(error: &greenlight_agent::ConfigError) -> ExitCode {

@@ -118,9 +118,14 @@ impl Reporter {
     /// The next report, from every check's newest result.
     fn next_report(&mut self) -> Report {
         self.sequence += 1;
+        // The root of this report's trace: the aggregator's spans for it
+        // (ingest, decision, publication, hooks) join it through the
+        // report's `traceparent` (empty when no traces are exported).
+        let span = tracing::info_span!(parent: None, "agent.report", sequence = self.sequence);
         let mut report = Report {
             sequence: self.sequence,
             observed_at: Some(to_timestamp(SystemTime::now())),
+            traceparent: greenlight_telemetry::traceparent_of(&span),
             ..Report::default()
         };
         for check in &self.checks {

@@ -186,6 +186,7 @@ impl Agent {
                 websocket_connections: 40,
             }),
             dropped_reports: 0,
+            traceparent: String::new(),
         }
     }
 }

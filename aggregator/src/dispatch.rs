@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerts::Alerting;
 use crate::engine::{Outputs, Severity, SwitchOutcome};
 use crate::hooks::{HookEvent, HookFinished, HookOrder, HookRunner, Submitted};
-use crate::hub::Hub;
+use crate::hub::{Hub, Step};
 use crate::redis::Publication;
 
 pub struct Dispatcher {
@@ -73,13 +73,14 @@ impl Dropped {
 }
 
 impl Dispatcher {
-    pub async fn run(mut self, mut outputs: mpsc::Receiver<Outputs>, shutdown: CancellationToken) {
+    pub async fn run(mut self, mut outputs: mpsc::Receiver<Step>, shutdown: CancellationToken) {
         let mut dropped = Dropped::default();
         loop {
             tokio::select! {
                 biased;
                 batch = outputs.recv() => {
-                    let Some(batch) = batch else { break };
+                    let Some(Step { outputs: batch, span }) = batch else { break };
+                    let _traced = dispatch_span(&span, &batch).entered();
                     self.carry_out(batch, &mut dropped);
                     if outputs.is_empty() {
                         // Caught up: what waited in the engine goes now.
@@ -99,8 +100,13 @@ impl Dispatcher {
         }
         // What the engine decided before shutdown still goes out.
         let mut left = 0;
-        while let Ok(batch) = outputs.try_recv() {
+        while let Ok(Step {
+            outputs: batch,
+            span,
+        }) = outputs.try_recv()
+        {
             left += 1;
+            let _traced = dispatch_span(&span, &batch).entered();
             self.carry_out(batch, &mut dropped);
         }
         let pending = self.hub.take_pending();
@@ -190,6 +196,19 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Carrying out one step, inside the trace of what caused it: the
+/// watchers' and grpc.health.v1's update, the hooks' and Redis's
+/// hand-off, and the alerts' (their sinks run elsewhere).
+fn dispatch_span(step: &tracing::Span, outputs: &Outputs) -> tracing::Span {
+    tracing::info_span!(
+        parent: step,
+        "aggregator.dispatch",
+        verdicts = outputs.verdicts.len(),
+        actions = outputs.actions.len(),
+        alerts = outputs.alerts.len(),
+    )
 }
 
 fn log(outputs: &Outputs) {

@@ -21,10 +21,18 @@ pub type VerdictMap = Arc<BTreeMap<String, Verdict>>;
 /// Engine steps waiting for the dispatcher.
 pub const DISPATCH_QUEUE: usize = 256;
 
+/// What one engine step produced, with the span it was made in (e.g. the
+/// ingest of the report that decided it), so that carrying it out joins
+/// that trace.
+pub struct Step {
+    pub outputs: Outputs,
+    pub span: tracing::Span,
+}
+
 pub struct Hub {
     engine: Mutex<Engine>,
     clock: Clock,
-    dispatch: mpsc::Sender<Outputs>,
+    dispatch: mpsc::Sender<Step>,
     /// Every deployment's latest verdict, for watchers and grpc.health.v1;
     /// written by the dispatcher.
     verdicts: watch::Sender<VerdictMap>,
@@ -35,7 +43,7 @@ pub struct Hub {
 
 impl Hub {
     /// The hub and the receiving end of its dispatch channel.
-    pub fn new(engine: Engine, clock: Clock) -> (Self, mpsc::Receiver<Outputs>) {
+    pub fn new(engine: Engine, clock: Clock) -> (Self, mpsc::Receiver<Step>) {
         let (dispatch, receiver) = mpsc::channel(DISPATCH_QUEUE);
         let (verdicts, _) = watch::channel(VerdictMap::default());
         let hub = Hub {
@@ -63,7 +71,10 @@ impl Hub {
         if let Ok(permit) = self.dispatch.try_reserve() {
             let outputs = engine.take_outputs();
             if !outputs.is_empty() {
-                permit.send(outputs);
+                permit.send(Step {
+                    outputs,
+                    span: tracing::Span::current(),
+                });
             }
         }
         drop(engine);

@@ -9,7 +9,8 @@
 //!   hooks, the log) and feeds hooks' outcomes back to the engine.
 //! - [`schedule`]: waking the engine at its next deadline.
 //! - [`grpc`]: the agent stream, VerdictService, and the server.
-//! - [`health`]: grpc.health.v1 statuses that follow the verdicts.
+//! - [`health`]: grpc.health.v1 statuses that follow the verdicts, served
+//!   as health.proto says (Watch waits for a service not known yet).
 //! - [`alerts`]: alert events from the engine's steps, sent to webhook,
 //!   Slack, Alertmanager and email sinks, each with its own queue.
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.

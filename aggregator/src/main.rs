@@ -62,6 +62,10 @@ use tokio_util::sync::CancellationToken;
 /// GREENLIGHT_AGGREGATOR_REDIS__URL) override the file; flags override both.
 /// A bad value is named with where it came from: the file, the variable or
 /// the flag. docs/configuration.md lists every key.
+/// Traces: with OTEL_EXPORTER_OTLP_ENDPOINT set (e.g. http://127.0.0.1:4317)
+/// spans go there by OTLP/gRPC, each report's joined to its agent's trace;
+/// OTEL_SERVICE_NAME and OTEL_BSP_* apply. Unset: nothing is exported.
+/// docs/telemetry.md says what one trace contains.
 /// SIGHUP reloads the [tls] files (open connections keep theirs); without
 /// [tls] it is logged and changes nothing (it never stops the aggregator).
 /// Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad configuration.
@@ -84,14 +88,6 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-
     let file = args.check_config.as_ref().or(args.config.as_ref());
     let overrides = Overrides {
         listen: args.listen.clone(),
@@ -120,7 +116,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    // Logs, and traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (the
+    // exporter's channel needs the runtime). After the config: its errors
+    // go to stderr as they are.
+    let telemetry = {
+        let _in_runtime = runtime.enter();
+        greenlight_telemetry::init("greenlight-aggregator")
+    };
+    let code = runtime.block_on(serve(config));
+    // The last batched spans go out on the runtime's threads.
+    telemetry.shutdown();
+    code
+}
+
+async fn serve(config: AggregatorConfig) -> ExitCode {
+    {
         let listener = match greenlight_aggregator::bind(config.listen).await {
             Ok(listener) => listener,
             Err(error) => {
@@ -158,7 +168,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-    })
+    }
 }
 
 /// SIGTERM and SIGINT shut down. SIGHUP never does (its default would end

@@ -88,6 +88,7 @@ fn report(sequence: u64, errors: u64, database_up: bool) -> Report {
             websocket_connections: 3,
         }),
         dropped_reports: 0,
+        traceparent: String::new(),
     }
 }
 

@@ -147,6 +147,7 @@ impl Gate {
             checks,
             traffic,
             dropped_reports: 0,
+            traceparent: String::new(),
         };
         let sent = report.clone();
         let outcome = self.watched.engine.report(&self.key, report, self.now);

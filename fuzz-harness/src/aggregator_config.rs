@@ -119,5 +119,6 @@ fn passing(sequence: u64, now: SystemTime) -> Report {
             websocket_connections: 0,
         }),
         dropped_reports: 0,
+        traceparent: String::new(),
     }
 }

@@ -23,11 +23,13 @@
 //! - `certs`: [`TestCa`], certificates made by the test.
 //! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
 //! - `eventually`: [`eventually`], poll until something holds.
+//! - `otlp`: [`OtlpReceiver`], an OTLP trace receiver keeping the spans.
 
 mod binary;
 mod certs;
 mod eventually;
 pub mod installed;
+mod otlp;
 mod output;
 mod port;
 mod postgres;
@@ -38,6 +40,7 @@ mod signal;
 pub use binary::binary;
 pub use certs::{Issued, TestCa};
 pub use eventually::{Attempt, eventually};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use port::free_port;
 pub use postgres::Postgres;
 pub use process::Process;

@@ -306,6 +306,18 @@ fn answer_report(
 ) -> Option<AggregatorMessage> {
     let sequence = report.sequence;
     let key = &stream.key;
+    // A root of its own (not a child of the long-lived stream), joined to
+    // the agent's span for this report when it carries a traceparent; the
+    // engine step, and whatever it decides, happen inside it.
+    let span = tracing::info_span!(
+        parent: None,
+        "aggregator.ingest",
+        deployment = %key.deployment,
+        instance = %key.instance_id,
+        sequence,
+    );
+    greenlight_telemetry::adopt_parent(&span, &report.traceparent);
+    let _ingest = span.enter();
     let outcome = stream.hub.with_engine(|engine, now| {
         engine
             .owns_stream(key, stream.connection)

@@ -33,14 +33,22 @@ pub async fn serve(
     tasks: TaskTracker,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(greenlight_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    // Reflection tells a client every method: a viewer's to read. Health
-    // stays open by default, for load balancers and grpc_health_probe.
-    let reflection = InterceptedService::new(
-        reflection,
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(greenlight_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    // Reflection tells a client every method: a viewer's to read, in both
+    // versions. Health stays open by default, for load balancers and
+    // grpc_health_probe.
+    let reflection_v1 = InterceptedService::new(
+        reflection().build_v1()?,
+        interceptor(auth.clone(), Some(Action::Read), "reflection"),
+    );
+    // v1alpha beside v1: stock Python grpcio-reflection and older
+    // grpcurl speak only v1alpha.
+    let reflection_v1alpha = InterceptedService::new(
+        reflection().build_v1alpha()?,
         interceptor(auth.clone(), Some(Action::Read), "reflection"),
     );
     let health_service = InterceptedService::new(
@@ -90,7 +98,8 @@ pub async fn serve(
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(5)))
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(agents)
         .add_service(verdicts);
     let stopped = shutdown.clone().cancelled_owned();

@@ -18,6 +18,7 @@ use greenlight_proto::v1::Action;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use greenlight_retry::{RetryPolicy, RetryPolicyError};
 
@@ -106,7 +107,9 @@ pub enum Submitted {
     Refused(String),
 }
 
-type Queued = (HookCommand, HookOrder);
+/// With the span of the engine step that decided it: the hook's run is
+/// part of that step's trace.
+type Queued = (HookCommand, HookOrder, tracing::Span);
 
 pub struct HookRunner {
     settings: HookSettings,
@@ -160,7 +163,10 @@ impl HookRunner {
             self.tasks.spawn(worker.run(receiver));
             sender
         });
-        if sender.try_send((command, order)).is_err() {
+        if sender
+            .try_send((command, order, tracing::Span::current()))
+            .is_err()
+        {
             tracing::error!(%deployment, "hook queue full: an action was not carried out");
             return Submitted::Refused(format!(
                 "{deployment}'s hook queue is full ({HOOK_QUEUE} switches waiting): not run"
@@ -190,7 +196,9 @@ impl Worker {
                 _ = self.shutdown.cancelled() => return,
                 next = orders.recv() => next,
             };
-            let Some((command, order)) = next else { return };
+            let Some((command, order, decided_in)) = next else {
+                return;
+            };
             if order.order.epoch <= self.last_epoch {
                 tracing::warn!(
                     deployment = %order.order.deployment,
@@ -201,7 +209,14 @@ impl Worker {
                 continue;
             }
             self.last_epoch = order.order.epoch;
-            self.carry_out(&command, &order).await;
+            let span = tracing::info_span!(
+                parent: &decided_in,
+                "aggregator.hook",
+                deployment = %order.order.deployment,
+                action = action_name(order.order.action),
+                epoch = order.order.epoch,
+            );
+            self.carry_out(&command, &order).instrument(span).await;
         }
     }
 

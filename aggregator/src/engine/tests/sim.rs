@@ -202,6 +202,7 @@ impl Sim {
                 ..Default::default()
             }),
             dropped_reports: 0,
+            traceparent: String::new(),
         }
     }
 

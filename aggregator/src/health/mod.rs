@@ -1,6 +1,11 @@
 //! grpc.health.v1: service "" is the aggregator itself; service
 //! `greenlight.<deployment>.<color>` is SERVING exactly when that color is
 //! fit to carry traffic now (DESIGN: external contracts).
+//!
+//! - `statuses`: the grpc.health.v1 service itself (Check, and a Watch
+//!   that waits for a service not known yet).
+
+mod statuses;
 
 use std::collections::HashMap;
 
@@ -8,29 +13,27 @@ use greenlight_proto::health_service_name;
 use greenlight_proto::v1::Color;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
-use tonic_health::ServingStatus;
+use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health, HealthServer};
-use tonic_health::server::HealthReporter;
+
+use statuses::Statuses;
 
 use crate::engine::fit_to_carry_traffic;
 use crate::hub::VerdictMap;
 
 pub struct HealthPublisher {
-    reporter: HealthReporter,
-    service: HealthServer<tonic_health::server::HealthService>,
+    statuses: Statuses,
 }
 
 impl HealthPublisher {
     pub fn new() -> Self {
-        let reporter = HealthReporter::new();
-        let service = HealthServer::new(tonic_health::server::HealthService::from_health_reporter(
-            reporter.clone(),
-        ));
-        HealthPublisher { reporter, service }
+        HealthPublisher {
+            statuses: Statuses::new(),
+        }
     }
 
     pub fn service(&self) -> HealthServer<impl Health> {
-        self.service.clone()
+        HealthServer::new(self.statuses.clone())
     }
 
     /// Follows every verdict until shutdown, then says NOT_SERVING for all.
@@ -39,9 +42,7 @@ impl HealthPublisher {
         mut verdicts: watch::Receiver<VerdictMap>,
         shutdown: CancellationToken,
     ) {
-        self.reporter
-            .set_service_status("", ServingStatus::Serving)
-            .await;
+        self.statuses.set("", ServingStatus::Serving);
         let mut known: HashMap<String, ServingStatus> = HashMap::new();
         loop {
             let current = verdicts.borrow_and_update().clone();
@@ -54,7 +55,7 @@ impl HealthPublisher {
                     };
                     let name = health_service_name(&verdict.deployment, color);
                     if known.get(&name) != Some(&status) {
-                        self.reporter.set_service_status(&name, status).await;
+                        self.statuses.set(&name, status);
                         known.insert(name, status);
                     }
                 }
@@ -65,13 +66,9 @@ impl HealthPublisher {
             }
         }
         for name in known.keys() {
-            self.reporter
-                .set_service_status(name, ServingStatus::NotServing)
-                .await;
+            self.statuses.set(name, ServingStatus::NotServing);
         }
-        self.reporter
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
+        self.statuses.set("", ServingStatus::NotServing);
     }
 }
 
