@@ -42,6 +42,8 @@ use tokio_util::sync::CancellationToken;
 ///   poll = "1s"
 ///   [hooks.cutover]                  # with a hook, switches are confirmed by its outcome
 ///   command = ["deploy/switch-traffic", "{direction}"]
+///   [http]                           # off unless set: read-only, no credentials; keep it private
+///   listen = "127.0.0.1:7071"        # /health, /metrics, /api/v1/deployments[/{name}], status page at /
 ///   [limits]
 ///   max_agent_streams = 1000         # beyond: RESOURCE_EXHAUSTED
 ///   max_watch_streams = 1000
@@ -109,6 +111,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Installed once per process, before anything records.
+    let metrics = match greenlight_aggregator::http::recorder::install() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            eprintln!("greenlight-aggregator: no /metrics: {error:#}");
+            None
+        }
+    };
     runtime.block_on(async move {
         let listener = match greenlight_aggregator::bind(config.listen).await {
             Ok(listener) => listener,
@@ -135,7 +145,8 @@ fn main() -> ExitCode {
         // Signals are watched beside the run, not in a task of their own:
         // the run's end (or its error) ends the watch too.
         let run = async {
-            let result = greenlight_aggregator::run_on(listener, config, shutdown.clone()).await;
+            let result =
+                greenlight_aggregator::run_on(listener, config, metrics, shutdown.clone()).await;
             shutdown.cancel();
             result
         };

@@ -55,7 +55,10 @@ pub fn debian_program(package: &str, path: &str) -> anyhow::Result<PathBuf> {
 
 /// `prometheus-alertmanager` (Debian's package and binary name).
 pub fn alertmanager() -> anyhow::Result<PathBuf> {
-    debian_program("prometheus-alertmanager", "/usr/bin/prometheus-alertmanager")
+    debian_program(
+        "prometheus-alertmanager",
+        "/usr/bin/prometheus-alertmanager",
+    )
 }
 
 /// Debian's `chromium`, for the status page's browser test.

@@ -13,6 +13,7 @@
 //!   deployment's `traffic_source`.
 //! - `hooks`: `[hooks.cutover]`, `[hooks.rollback]`.
 //! - `limits`: `[limits]` ([`Limits`]).
+//! - `http`: `[http]`, the HTTP face's address ([`HttpSettings`]).
 //! - `tls`: `[tls]`, the files read once ([`TlsSettings`]).
 //! - `auth`: `[auth]`, the tokens file read once ([`AuthSettings`]).
 //! - `summary`: what a config means, in words (`--check-config`).
@@ -21,6 +22,7 @@ mod auth;
 mod deployment;
 mod error;
 mod hooks;
+mod http;
 mod limits;
 mod load;
 mod redis;
@@ -37,6 +39,7 @@ use serde::Deserialize;
 
 pub use self::auth::AuthSettings;
 pub use self::error::{ConfigError, Origin};
+pub use self::http::HttpSettings;
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
 pub use self::redis::RedisSettings;
@@ -69,6 +72,8 @@ pub struct AggregatorConfig {
     pub traffic_sources: BTreeMap<String, TrafficSource>,
     /// Caps on concurrent streams, and the shutdown drain.
     pub limits: Limits,
+    /// `/health`, `/metrics`, the JSON API and the status page; `None`: off.
+    pub http: Option<HttpSettings>,
 }
 
 impl AggregatorConfig {
@@ -85,6 +90,7 @@ impl AggregatorConfig {
             hooks: HookSettings::default(),
             traffic_sources: BTreeMap::new(),
             limits: Limits::default(),
+            http: None,
         }
     }
 }
@@ -108,6 +114,7 @@ struct RawConfig {
     hooks: hooks::RawHooks,
     #[serde(default)]
     limits: limits::RawLimits,
+    http: Option<http::RawHttp>,
 }
 
 fn default_listen() -> String {
@@ -137,6 +144,7 @@ impl RawConfig {
             .map(|auth| auth.validate(tls.as_ref()))
             .transpose()?;
         let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
+        let http = self.http.map(|raw| raw.validate(listen)).transpose()?;
         let hooks = self.hooks.validate()?;
         // With a hook the switch is the hook's to carry out and report: the
         // engine waits for its outcome before it says where traffic is.
@@ -166,6 +174,7 @@ impl RawConfig {
             hooks,
             traffic_sources,
             limits: self.limits.validate()?,
+            http,
         })
     }
 }
