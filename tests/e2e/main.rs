@@ -14,6 +14,7 @@ mod deploy_configs;
 mod frozen_across_deadline;
 mod hooks;
 mod hostile_input;
+mod http_face;
 mod module_cycles;
 mod postgres_down;
 mod ready;

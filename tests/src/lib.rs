@@ -23,8 +23,11 @@
 //! - `certs`: [`TestCa`], certificates made by the test.
 //! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
 //! - `eventually`: [`eventually`], poll until something holds.
+//! - `browser`: [`Browser`], headless Chromium driven over the DevTools
+//!   Protocol.
 
 mod binary;
+mod browser;
 mod certs;
 mod eventually;
 pub mod installed;
@@ -36,6 +39,7 @@ mod redis;
 mod signal;
 
 pub use binary::binary;
+pub use browser::Browser;
 pub use certs::{Issued, TestCa};
 pub use eventually::{Attempt, eventually};
 pub use port::free_port;
