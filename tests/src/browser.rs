@@ -110,7 +110,9 @@ impl Browser {
 
     /// What the page shows, as text.
     pub async fn text(&mut self) -> anyhow::Result<String> {
-        let value = self.evaluate("document.body.innerText").await?;
+        let value = self
+            .evaluate("document.body ? document.body.innerText : ''")
+            .await?;
         Ok(value.as_str().unwrap_or_default().to_string())
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use greenlight_proto::names::color_name;
 use greenlight_proto::v1::Color;
 
-use super::page::escape;
+use super::escape::escape;
 use super::series::Sample;
 
 const WIDTH: f64 = 320.0;
@@ -137,9 +137,22 @@ pub fn svg(chart: &Chart<'_>) -> String {
     }
     let _ = write!(
         out,
-        r##"<text x="{LEFT}" y="{}" font-size="9">{title}</text></svg>"##,
-        HEIGHT - 3.0
+        r##"<text x="{LEFT}" y="{}" font-size="9">{title}, last {minutes} min</text>"##,
+        HEIGHT - 3.0,
+        minutes = (span / 60.0).round(),
     );
+    // The legend: which line is which color.
+    for (index, color) in [Color::Blue, Color::Green].into_iter().enumerate() {
+        let _ = write!(
+            out,
+            r##"<text x="{}" y="{}" font-size="9" fill="{}">— {}</text>"##,
+            WIDTH - 80.0 + 40.0 * index as f64,
+            HEIGHT - 3.0,
+            stroke(color),
+            color_name(color),
+        );
+    }
+    out.push_str("</svg>");
     out
 }
 

@@ -10,12 +10,13 @@
 //! - `timeline`, `series`: the bounded ring of events and of samples.
 //! - `sampler`: the per-second sampling and the per-deployment gauges.
 //! - `view`: one deployment as the page shows it, read under the locks.
-//! - `page`, `chart`: the HTML and its SVG charts.
+//! - `page`, `chart`, `escape`: the HTML, its SVG charts, and escaping.
 //! - `health_doc`: the `/health` document.
 //! - `recorder`: the process's Prometheus recorder.
 
 pub mod board;
 mod chart;
+mod escape;
 mod health_doc;
 mod page;
 pub mod recorder;

@@ -11,24 +11,9 @@ use greenlight_proto::time::rfc3339;
 use greenlight_proto::v1::{CheckResult, Color};
 
 use super::chart::{self, Chart, Figure};
+use super::escape::escape;
 use super::series::CHART_SPAN;
 use super::view::{AgentView, DeploymentView};
-
-/// Text made safe for HTML content and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 const STYLE: &str = r#"
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 12px;color:#1f2328}
@@ -308,14 +293,6 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), 2, "error ratio and latency");
         assert!(!html.contains("<since"), "nothing unescaped: {html}");
         assert!(html.contains("new EventSource('/events')"));
-    }
-
-    #[test]
-    fn escape_covers_markup_and_quotes() {
-        assert_eq!(
-            escape(r#"<a href="x" onclick='y'>&"#),
-            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;"
-        );
     }
 
     #[test]

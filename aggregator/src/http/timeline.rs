@@ -78,12 +78,18 @@ impl Timeline {
                         .unwrap_or(now),
                     deployment: verdict.deployment.clone(),
                     kind: EventKind::Transition,
-                    text: format!(
-                        "{} → {}: {}",
-                        phase_name(transition.from()),
-                        phase_name(transition.to()),
-                        transition.cause
-                    ),
+                    text: match transition.cause.as_str() {
+                        "" => format!(
+                            "{} → {}",
+                            phase_name(transition.from()),
+                            phase_name(transition.to())
+                        ),
+                        cause => format!(
+                            "{} → {}: {cause}",
+                            phase_name(transition.from()),
+                            phase_name(transition.to())
+                        ),
+                    },
                 });
             }
         }

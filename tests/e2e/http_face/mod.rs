@@ -2,6 +2,7 @@
 //! /metrics, /health and the verdict API say after a scripted story.
 
 mod metrics;
+mod status_page;
 
 use greenlight_testbed::{Process, free_port};
 
