@@ -15,7 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerts::Alerting;
 use crate::engine::{Outputs, Severity, SwitchOutcome};
-use crate::hooks::{HookEvent, HookFinished, HookOrder, HookRunner, Submitted};
+use crate::hooks::{HookEvent, HookFinished, HookOrder, HookOutcome, HookRunner, Submitted};
+use crate::http::Board;
 use crate::hub::{Hub, Step};
 use crate::redis::Publication;
 
@@ -28,6 +29,8 @@ pub struct Dispatcher {
     pub hook_events: mpsc::Receiver<HookEvent>,
     /// The alert sinks' queues (offered with `try_send` only).
     pub alerts: Alerting,
+    /// The status page's timeline and hook tally.
+    pub board: Arc<Board>,
 }
 
 /// Steps the publisher could not take (its queue full): counted, and said
@@ -42,6 +45,7 @@ struct Dropped {
 
 impl Dropped {
     fn add(&mut self, outputs: &Outputs, now: SystemTime) {
+        metrics::counter!("greenlight_redis_gaps_total", "cause" => "queue_full").increment(1);
         self.batches += 1;
         self.first.get_or_insert(now);
         let names = outputs
@@ -92,7 +96,7 @@ impl Dispatcher {
                 }
                 event = self.hook_events.recv() => match event {
                     Some(HookEvent::Finished(finished)) => self.feed_back(finished),
-                    Some(HookEvent::Attempt(attempt)) => self.record(Publication::Hook(attempt)),
+                    Some(HookEvent::Attempt(attempt)) => self.hook_attempt(attempt),
                     None => break,
                 },
                 _ = shutdown.cancelled() => break,
@@ -130,12 +134,26 @@ impl Dispatcher {
         }
     }
 
+    /// One run of a hook: counted, and written to the history.
+    fn hook_attempt(&self, attempt: HookOutcome) {
+        let action = action_name(attempt.action);
+        metrics::counter!("greenlight_hook_runs_total", "action" => action).increment(1);
+        let failure = (!attempt.result.succeeded()).then(|| attempt.result.describe());
+        if failure.is_some() {
+            metrics::counter!("greenlight_hook_failures_total", "action" => action).increment(1);
+        }
+        self.board.record_hook_run(failure);
+        self.record(Publication::Hook(attempt));
+    }
+
     fn feed_back(&self, finished: HookFinished) {
         let HookFinished {
             deployment,
             epoch,
             outcome,
         } = finished;
+        self.board
+            .record_switch(&deployment, &outcome, self.hub.now());
         let applied = self
             .hub
             .with_engine(|engine, now| engine.switch_finished(&deployment, epoch, outcome, now));
@@ -146,6 +164,7 @@ impl Dispatcher {
 
     fn carry_out(&self, outputs: Outputs, dropped: &mut Dropped) {
         log(&outputs);
+        self.board.record_outputs(&outputs, self.hub.now());
         self.hub.publish_verdicts(&outputs.verdicts);
         self.alerts.hand_over(&outputs, self.hub.now());
         for order in &outputs.actions {

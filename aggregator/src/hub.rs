@@ -82,6 +82,11 @@ impl Hub {
         result
     }
 
+    /// Reads the engine without stepping it (the status page, /metrics).
+    pub fn read<R>(&self, f: impl FnOnce(&Engine, SystemTime) -> R) -> R {
+        f(&self.lock(), self.clock.now())
+    }
+
     /// What the engine produced while the channel was full (the dispatcher
     /// asks when it has caught up).
     pub fn take_pending(&self) -> Outputs {

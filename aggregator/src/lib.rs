@@ -13,6 +13,8 @@
 //!   as health.proto says (Watch waits for a service not known yet).
 //! - [`alerts`]: alert events from the engine's steps, sent to webhook,
 //!   Slack, Alertmanager and email sinks, each with its own queue.
+//! - [`http`]: `[http] listen`: /health, /metrics, the verdict JSON, the
+//!   status page.
 //! - [`hooks`]: running the cutover/rollback command when an action is decided.
 //! - [`redis`]: publishing to Redis, and restoring the engine's state from it.
 //! - [`traffic_source`]: reading where the load balancer sends traffic.
@@ -31,6 +33,7 @@ pub mod engine;
 pub mod grpc;
 pub mod health;
 pub mod hooks;
+pub mod http;
 pub mod hub;
 pub mod redis;
 pub mod schedule;
@@ -41,6 +44,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -53,14 +57,21 @@ use crate::dispatch::Dispatcher;
 use crate::engine::Engine;
 use crate::health::HealthPublisher;
 use crate::hooks::HookRunner;
+use crate::http::Board;
 use crate::hub::Hub;
 use crate::redis::RedisPublisher;
 use crate::tls::ServerTls;
 
 /// Binds `config.listen` and runs until `shutdown` is cancelled.
-pub async fn run(config: AggregatorConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// `metrics`: the handle of the process's recorder (`http::recorder`),
+/// rendered on /metrics; `None` when none is installed.
+pub async fn run(
+    config: AggregatorConfig,
+    metrics: Option<PrometheusHandle>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let listener = bind(config.listen).await?;
-    run_on(listener, config, shutdown).await
+    run_on(listener, config, metrics, shutdown).await
 }
 
 pub async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -73,6 +84,7 @@ pub async fn bind(address: SocketAddr) -> anyhow::Result<TcpListener> {
 pub async fn run_on(
     listener: TcpListener,
     config: AggregatorConfig,
+    metrics: Option<PrometheusHandle>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let clock = Clock::start();
@@ -116,12 +128,16 @@ pub async fn run_on(
         tasks.clone(),
         shutdown.clone(),
     ));
+    let hooks_configured =
+        usize::from(config.hooks.cutover.is_some()) + usize::from(config.hooks.rollback.is_some());
+    let board = Arc::new(Board::new(hooks_configured));
     let dispatcher = Dispatcher {
         hub: hub.clone(),
         publish,
         hooks,
         hook_events: hook_events_rx,
         alerts: alerting,
+        board: board.clone(),
     };
     let dispatching = tasks.spawn(dispatcher.run(outputs, dispatch_stop.clone()));
     tasks.spawn(schedule::run(hub.clone(), shutdown.clone()));
@@ -131,6 +147,23 @@ pub async fn run_on(
         &tasks,
         shutdown.clone(),
     );
+
+    if let Some(settings) = &config.http {
+        let http_listener = bind(settings.listen).await?;
+        // Tests and scripts read the port from this line.
+        tracing::info!(address = %http_listener.local_addr()?, "aggregator serving HTTP (/health, /metrics, /api/v1/deployments, /)");
+        http::spawn(
+            http_listener,
+            http::Face {
+                hub: hub.clone(),
+                board,
+                metrics,
+                redis: config.redis.clone(),
+                shutdown: shutdown.clone(),
+            },
+            &tasks,
+        );
+    }
 
     let health = Arc::new(HealthPublisher::new());
     let follower = health.clone();

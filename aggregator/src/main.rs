@@ -53,6 +53,8 @@ use tokio_util::sync::CancellationToken;
 ///   deployments = ["escashop"]       # default: all events, all deployments
 ///   queue = 256                      # full => dropped and counted
 ///   retries = 3                      # backoff = "1s" doubling; timeout = "10s"
+///   [http]                           # off unless set: read-only, no credentials; keep it private
+///   listen = "127.0.0.1:7071"        # /health, /metrics, /api/v1/deployments[/{name}], status page at /
 ///   [limits]
 ///   max_agent_streams = 1000         # beyond: RESOURCE_EXHAUSTED
 ///   max_watch_streams = 1000
@@ -116,6 +118,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Installed once per process, before anything records.
+    let metrics = match greenlight_aggregator::http::recorder::install() {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            eprintln!("greenlight-aggregator: no /metrics: {error:#}");
+            None
+        }
+    };
     // Logs, and traces when OTEL_EXPORTER_OTLP_ENDPOINT is set (the
     // exporter's channel needs the runtime). After the config: its errors
     // go to stderr as they are.
@@ -123,13 +133,16 @@ fn main() -> ExitCode {
         let _in_runtime = runtime.enter();
         greenlight_telemetry::init("greenlight-aggregator")
     };
-    let code = runtime.block_on(serve(config));
+    let code = runtime.block_on(serve(config, metrics));
     // The last batched spans go out on the runtime's threads.
     telemetry.shutdown();
     code
 }
 
-async fn serve(config: AggregatorConfig) -> ExitCode {
+async fn serve(
+    config: AggregatorConfig,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> ExitCode {
     {
         let listener = match greenlight_aggregator::bind(config.listen).await {
             Ok(listener) => listener,
@@ -156,7 +169,8 @@ async fn serve(config: AggregatorConfig) -> ExitCode {
         // Signals are watched beside the run, not in a task of their own:
         // the run's end (or its error) ends the watch too.
         let run = async {
-            let result = greenlight_aggregator::run_on(listener, config, shutdown.clone()).await;
+            let result =
+                greenlight_aggregator::run_on(listener, config, metrics, shutdown.clone()).await;
             shutdown.cancel();
             result
         };

@@ -33,8 +33,11 @@ pub async fn aggregator(
     config.redis = redis_url
         .map(|url| RedisSettings::new(url, Duration::from_secs(15), 10_000))
         .transpose()?;
+    // One aggregator per demo process: its recorder is the process's.
+    let metrics = greenlight_aggregator::http::recorder::install().ok();
     tokio::spawn(async move {
-        if let Err(error) = greenlight_aggregator::run_on(listener, config, shutdown).await {
+        if let Err(error) = greenlight_aggregator::run_on(listener, config, metrics, shutdown).await
+        {
             eprintln!("greenlight-demo: the aggregator stopped: {error:#}");
         }
     });

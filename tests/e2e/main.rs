@@ -17,6 +17,7 @@ mod grpc_conventions;
 mod history_cli;
 mod hooks;
 mod hostile_input;
+mod http_face;
 mod module_cycles;
 mod postgres_down;
 mod ready;

@@ -24,8 +24,11 @@
 //! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
 //! - `eventually`: [`eventually`], poll until something holds.
 //! - `otlp`: [`OtlpReceiver`], an OTLP trace receiver keeping the spans.
+//! - `browser`: [`Browser`], headless Chromium driven over the DevTools
+//!   Protocol.
 
 mod binary;
+mod browser;
 mod certs;
 mod eventually;
 pub mod installed;
@@ -38,6 +41,7 @@ mod redis;
 mod signal;
 
 pub use binary::binary;
+pub use browser::Browser;
 pub use certs::{Issued, TestCa};
 pub use eventually::{Attempt, eventually};
 pub use otlp::{OtlpReceiver, ReceivedSpan};

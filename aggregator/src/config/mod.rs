@@ -13,6 +13,7 @@
 //!   deployment's `traffic_source`.
 //! - `hooks`: `[hooks.cutover]`, `[hooks.rollback]`.
 //! - `limits`: `[limits]` ([`Limits`]).
+//! - `http`: `[http]`, the HTTP face's address ([`HttpSettings`]).
 //! - `tls`: `[tls]`, the files read once ([`TlsSettings`]).
 //! - `auth`: `[auth]`, the tokens file read once ([`AuthSettings`]).
 //! - `alerts`: `[alerts]` and its `[[alerts.sink]]` entries ([`AlertSettings`]).
@@ -23,6 +24,7 @@ mod auth;
 mod deployment;
 mod error;
 mod hooks;
+mod http;
 mod limits;
 mod load;
 mod redis;
@@ -39,6 +41,7 @@ use serde::Deserialize;
 
 pub use self::auth::AuthSettings;
 pub use self::error::{ConfigError, Origin};
+pub use self::http::HttpSettings;
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
 pub use self::redis::RedisSettings;
@@ -74,6 +77,8 @@ pub struct AggregatorConfig {
     pub limits: Limits,
     /// Where alerts go; no sinks: alerts are only logged and written to Redis.
     pub alerts: AlertSettings,
+    /// `/health`, `/metrics`, the JSON API and the status page; `None`: off.
+    pub http: Option<HttpSettings>,
 }
 
 impl AggregatorConfig {
@@ -91,6 +96,7 @@ impl AggregatorConfig {
             traffic_sources: BTreeMap::new(),
             limits: Limits::default(),
             alerts: AlertSettings::default(),
+            http: None,
         }
     }
 }
@@ -116,6 +122,7 @@ struct RawConfig {
     limits: limits::RawLimits,
     #[serde(default)]
     alerts: alerts::RawAlerts,
+    http: Option<http::RawHttp>,
 }
 
 fn default_listen() -> String {
@@ -145,6 +152,7 @@ impl RawConfig {
             .map(|auth| auth.validate(tls.as_ref()))
             .transpose()?;
         let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
+        let http = self.http.map(|raw| raw.validate(listen)).transpose()?;
         let hooks = self.hooks.validate()?;
         // With a hook the switch is the hook's to carry out and report: the
         // engine waits for its outcome before it says where traffic is.
@@ -175,6 +183,7 @@ impl RawConfig {
             traffic_sources,
             limits: self.limits.validate()?,
             alerts: self.alerts.validate()?,
+            http,
         })
     }
 }

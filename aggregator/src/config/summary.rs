@@ -34,6 +34,13 @@ impl AggregatorConfig {
             ),
             None => "redis: none (verdicts over gRPC only)".into(),
         });
+        lines.push(match &self.http {
+            Some(http) => format!(
+                "http: {} (/health, /metrics, /api/v1/deployments, the status page; read-only, no credentials)",
+                http.listen
+            ),
+            None => "http: off (no [http] listen)".into(),
+        });
         lines.push(format!("defaults: {}", describe(&self.defaults)));
         for (name, settings) in &self.deployments {
             lines.push(format!("deployment {name}: {}", describe(settings)));

@@ -20,6 +20,7 @@
 //! - `deadline`: when the engine must next be woken.
 //! - `finding`, `verdict`, `alerts`: reasons, verdicts, alerts.
 //! - `outputs`, `persist`, `persist_v1`: what leaves the engine.
+//! - `inspect`: latest reports and thresholds, read for the status page.
 
 mod agent;
 mod agent_clock;
@@ -33,6 +34,7 @@ mod deployment;
 mod finding;
 mod hello;
 mod hysteresis;
+mod inspect;
 mod lifecycle;
 mod outputs;
 mod persist;
@@ -58,6 +60,7 @@ pub use agent::{AgentKey, ReportOutcome};
 pub use control::{ControlError, ControlOutcome};
 pub use core::{Engine, epoch_floor};
 pub use hello::{HelloError, HelloRefused, validate_deployment_name};
+pub use inspect::TrafficThresholds;
 pub use outputs::{ActionOrder, Alert, Outputs, Severity};
 pub use saved::{RestoreError, SavedState};
 pub use settings::{BaselineSettings, DeploymentSettings, HysteresisSettings};

@@ -212,6 +212,7 @@ async fn serve_reports(
                             "agent sends more reports than limits.max_reports_per_second allows; refused"
                         );
                     }
+                    refused(stream.key.deployment.clone(), "rate_limited");
                     rate_limited(report.sequence, &stream.rate)
                 }
             }
@@ -323,6 +324,8 @@ fn answer_report(
             .owns_stream(key, stream.connection)
             .then(|| engine.report(key, report, now))
     })?;
+    metrics::histogram!("greenlight_decision_latency_seconds").record(arrived.elapsed());
+    count_report(key, &outcome);
     Some(match outcome {
         ReportOutcome::Accepted => {
             // Tests read these to prove no sequence is lost or counted twice,
@@ -353,6 +356,30 @@ fn answer_report(
             "this agent is no longer registered; reconnect with a Hello",
         ),
     })
+}
+
+/// `greenlight_reports_ingested_total` and `greenlight_reports_refused_total`
+/// by reason (rate-limited reports are counted where they are refused).
+fn count_report(key: &AgentKey, outcome: &ReportOutcome) {
+    let deployment = key.deployment.clone();
+    let reason = match outcome {
+        ReportOutcome::Accepted => {
+            metrics::counter!("greenlight_reports_ingested_total", "deployment" => deployment)
+                .increment(1);
+            return;
+        }
+        ReportOutcome::Duplicate => "duplicate",
+        ReportOutcome::OutOfOrder => "out_of_order",
+        ReportOutcome::Invalid(_) => "invalid",
+        ReportOutcome::Refused(_) => "unknown_values",
+        ReportOutcome::UnknownAgent => "unknown_agent",
+    };
+    refused(deployment, reason);
+}
+
+fn refused(deployment: String, reason: &'static str) {
+    metrics::counter!("greenlight_reports_refused_total", "deployment" => deployment, "reason" => reason)
+        .increment(1);
 }
 
 fn reject(sequence: u64, reason: RejectReason, detail: &str) -> AggregatorMessage {

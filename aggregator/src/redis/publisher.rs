@@ -184,6 +184,8 @@ impl RedisPublisher {
         if gaps.is_empty() {
             return;
         }
+        metrics::counter!("greenlight_redis_gaps_total", "cause" => "redis_lost_state")
+            .increment(gaps.len() as u64);
         for gap in &gaps {
             tracing::warn!(
                 deployment = %gap.deployment,
@@ -215,6 +217,8 @@ impl RedisPublisher {
     }
 
     fn failed(&mut self, error: &redis::RedisError, what: &str) {
+        metrics::counter!("greenlight_redis_publish_errors_total").increment(1);
+        metrics::gauge!("greenlight_redis_up").set(0.0);
         let error = super::describe(error);
         if self.down_since.is_none() {
             self.down_since = Some(Instant::now());
@@ -225,6 +229,7 @@ impl RedisPublisher {
     }
 
     fn answered(&mut self) {
+        metrics::gauge!("greenlight_redis_up").set(1.0);
         if let Some(since) = self.down_since.take() {
             tracing::info!(
                 url = %self.settings.shown_url(),
