@@ -1,8 +1,8 @@
 //! The dispatcher: the one task that carries the engine's outputs out, in
 //! order: the log, the watchers and grpc.health.v1 (through the hub's
 //! watch), the alert sinks (handed over, never waited for), the hooks and
-//! Redis. What happens to them outside comes back to
-//! the engine as events: a hook's outcome becomes `switch_finished`.
+//! Redis. What happens to them outside comes back to the engine as events:
+//! a hook's outcome becomes `switch_finished`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -3,6 +3,8 @@
 //! A slow or dead sink holds up only its own queue.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -21,6 +23,9 @@ pub struct SinkHandle {
     name: String,
     route: Route,
     queue: mpsc::Sender<AlertEvent>,
+    /// Drops so far: logged at the 1st, 2nd, 4th, 8th... so that a dead
+    /// sink under a flood does not flood the log too (the counter has all).
+    dropped: Arc<AtomicU64>,
 }
 
 impl SinkHandle {
@@ -36,7 +41,10 @@ impl SinkHandle {
         };
         metrics::counter!("greenlight_alerts_dropped_total", "sink" => self.name.clone(), "reason" => reason)
             .increment(1);
-        tracing::warn!(sink = %self.name, key = %event.key, reason, "alert dropped");
+        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if dropped.is_power_of_two() {
+            tracing::warn!(sink = %self.name, key = %event.key, reason, dropped, "alert dropped");
+        }
     }
 }
 
@@ -61,6 +69,7 @@ impl Sink {
             name: settings.name.clone(),
             route: settings.route.clone(),
             queue,
+            dropped: Arc::default(),
         };
         let sink = Sink {
             dedup: Dedup::new(settings.dedup_window),

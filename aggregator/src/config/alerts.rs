@@ -158,6 +158,12 @@ impl RawSink {
         };
         let events = match self.events {
             None => None,
+            Some(words) if words.is_empty() => {
+                return Err(ConfigError::key(
+                    field("events"),
+                    "an empty list sends nothing; leave it out for every event",
+                ));
+            }
             Some(words) => {
                 let mut kinds = BTreeSet::new();
                 for word in &words {
@@ -173,6 +179,12 @@ impl RawSink {
                 Some(kinds)
             }
         };
+        if self.deployments.as_ref().is_some_and(Vec::is_empty) {
+            return Err(ConfigError::key(
+                field("deployments"),
+                "an empty list sends nothing; leave it out for every deployment",
+            ));
+        }
         let deployments = self.deployments.map(|names| names.into_iter().collect());
         if self.queue == 0 || self.queue > 100_000 {
             return Err(ConfigError::key(
@@ -343,6 +355,8 @@ queue = 8
             "kind = \"webhook\"\nurl = \"http://x\"\nevents = [\"rolback\"]",
         ));
         assert!(unknown.contains("unknown event \"rolback\""), "{unknown}");
+        let empty = refused(&sink("kind = \"webhook\"\nurl = \"http://x\"\nevents = []"));
+        assert!(empty.contains("sends nothing"), "{empty}");
         assert!(
             refused(&sink("kind = \"webhook\"\nurl = \"http://x\"\nqueue = 0")).contains("queue")
         );

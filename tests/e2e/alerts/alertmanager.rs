@@ -2,8 +2,6 @@
 //! through Alertmanager's own API) and is resolved when the agent reports
 //! again, long before Alertmanager's resolve_timeout would have ended it.
 
-use std::time::Duration;
-
 use greenlight_testbed::{Process, eventually, free_port, installed};
 use serde_json::Value;
 
@@ -121,12 +119,23 @@ async fn a_stale_agent_fires_in_alertmanager_and_is_resolved_when_it_reports_aga
     assert!(fired["startsAt"].as_str().is_some());
     assert_eq!(fired["status"]["state"], "active");
 
-    // Reposted while firing: still there after several repost intervals.
-    tokio::time::sleep(Duration::from_secs(12)).await;
-    assert!(
-        alertmanager.stale_agent_alert().await.unwrap().is_some(),
-        "still firing while the agent is frozen"
-    );
+    // Posted again while firing (every 5 s here), so Alertmanager does not
+    // expire it: its updatedAt moves on.
+    let first_update = fired["updatedAt"].as_str().unwrap().to_string();
+    let reposted = eventually("the alert posted again", SETTLE, || async {
+        let alert = alertmanager
+            .stale_agent_alert()
+            .await?
+            .ok_or("gone while the agent is frozen".to_string())?;
+        let update = alert["updatedAt"].as_str().unwrap_or("").to_string();
+        if update != first_update {
+            Ok(update)
+        } else {
+            Err(format!("updatedAt still {update}"))
+        }
+    })
+    .await;
+    println!("updatedAt {first_update} -> {reposted}");
 
     green_agent.thaw();
     eventually("the alert resolved in Alertmanager", SETTLE, || async {
