@@ -2,7 +2,9 @@
 //! (OTEL_EXPORTER_OTLP_ENDPOINT, short batch delays): green is cut over,
 //! an error spike rolls it back, and the rollback hook's span shares one
 //! trace id with the agent's span of the report that tipped it and the
-//! aggregator's ingest and dispatch of that report.
+//! aggregator's ingest and dispatch of that report. The stream itself is a
+//! trace of its own: the agent's connect, the aggregator's stream span as
+//! its child (the context in the stream's gRPC headers).
 
 use greenlight_proto::v1::Phase;
 use greenlight_testbed::{OtlpReceiver, Process, ReceivedSpan, binary, eventually};
@@ -44,7 +46,7 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
         .expect("starting greenlight-agent")
     };
     let _blue_agent = agent("blue", "blue-1", &blue);
-    let _green_agent = agent("green", "green-1", &green);
+    let green_agent = agent("green", "green-1", &green);
 
     bed.cut_over_when_ready().await;
     set_switches(&green, r#"{"error_ratio": 0.3}"#).await;
@@ -100,4 +102,25 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
     assert_eq!(dispatch.parent_span_id, ingest.span_id, "{summary:#?}");
     assert_eq!(hook.parent_span_id, dispatch.span_id, "{summary:#?}");
     assert!(dispatch.attribute("actions").is_some_and(|n| n != "0"));
+
+    // The stream's span ends with the stream: stop the green agent.
+    green_agent.terminate().await;
+    let (connect, stream) = eventually("the green stream's trace", SETTLE, || async {
+        let spans = receiver.spans();
+        let stream = spans.iter().find(|span| {
+            span.name == "serve_reports" && span.attribute("instance") == Some("green-1")
+        })?;
+        let connect = spans
+            .iter()
+            .find(|span| span.name == "agent.connect" && span.span_id == stream.parent_span_id)?;
+        Some((connect.clone(), stream.clone()))
+    })
+    .await;
+    assert_eq!(connect.trace_id, stream.trace_id);
+    assert_eq!(connect.service, "greenlight-agent");
+    assert_eq!(stream.service, "greenlight-aggregator");
+    assert_ne!(
+        stream.trace_id, hook.trace_id,
+        "a stream's trace is not a report's"
+    );
 }
