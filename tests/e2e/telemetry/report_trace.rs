@@ -2,12 +2,12 @@
 //! (OTEL_EXPORTER_OTLP_ENDPOINT, short batch delays): green is cut over,
 //! an error spike rolls it back, and the rollback hook's span shares one
 //! trace id with the agent's span of the report that tipped it and the
-//! aggregator's ingest and dispatch of that report. The stream itself is a
+//! aggregator's ingest, dispatch and Redis write of that report. The stream itself is a
 //! trace of its own: the agent's connect, the aggregator's stream span as
 //! its child (the context in the stream's gRPC headers).
 
 use greenlight_proto::v1::Phase;
-use greenlight_testbed::{OtlpReceiver, Process, ReceivedSpan, binary, eventually};
+use greenlight_testbed::{OtlpReceiver, Process, ReceivedSpan, RedisServer, binary, eventually};
 
 use crate::bed::{Bed, DEPLOYMENT, Dependencies, SETTLE, path_str, set_switches};
 
@@ -16,6 +16,7 @@ const RULES: &str = "ready_after = \"2s\"\ntraffic_window = \"10s\"\nmin_request
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
     let receiver = OtlpReceiver::start().await.expect("the OTLP receiver");
+    let redis = RedisServer::start().await.expect("Redis for the verdicts");
     let endpoint = receiver.endpoint();
     // Batches leave every 100 ms, so the spans arrive while the test waits.
     let otel = [
@@ -29,7 +30,9 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
         "{RULES}[deployments.{DEPLOYMENT}]\nlive = \"blue\"\n[hooks.cutover]\ncommand = [\"true\"]\n[hooks.rollback]\ncommand = [\"touch\", \"{}\"]\n",
         marker.display()
     );
-    let _aggregator = bed.aggregator_with_env(None, &config, &otel).await;
+    let _aggregator = bed
+        .aggregator_with_env(Some(&redis.url()), &config, &otel)
+        .await;
     let (_blue_backend, blue) = bed.backend("blue", "v3.0.0").await;
     let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
     let agent = |color: &str, instance: &str, backend: &str| {
@@ -65,11 +68,9 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
             .filter(|span| span.trace_id == hook.trace_id)
             .cloned()
             .collect();
-        // The agent's span may arrive in a later batch than the hook's.
-        trace
-            .iter()
-            .any(|span| span.service == "greenlight-agent")
-            .then(|| (hook.clone(), trace))
+        // The agent's span and the Redis write may arrive in other batches.
+        let has = |name: &str| trace.iter().any(|span| span.name == name);
+        (has("agent.report") && has("aggregator.redis_publish")).then(|| (hook.clone(), trace))
     })
     .await;
     let summary: Vec<String> = trace
@@ -101,6 +102,8 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
     assert_eq!(ingest.attribute("instance"), Some("green-1"));
     assert_eq!(dispatch.parent_span_id, ingest.span_id, "{summary:#?}");
     assert_eq!(hook.parent_span_id, dispatch.span_id, "{summary:#?}");
+    let written = find("greenlight-aggregator", "aggregator.redis_publish");
+    assert_eq!(written.parent_span_id, dispatch.span_id, "{summary:#?}");
     assert!(dispatch.attribute("actions").is_some_and(|n| n != "0"));
 
     // The stream's span ends with the stream: stop the green agent.
