@@ -203,8 +203,9 @@ impl Dispatcher {
             );
             *dropped = Dropped::default();
         }
-        if let Err(error) = publish.try_send(Publication::Engine(outputs)) {
-            let Publication::Engine(outputs) = error.into_inner() else {
+        if let Err(error) = publish.try_send(Publication::Engine(outputs, tracing::Span::current()))
+        {
+            let Publication::Engine(outputs, _) = error.into_inner() else {
                 return;
             };
             dropped.add(&outputs, now);

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::Endpoint;
 use tonic::{Code, Status, Streaming};
-use tracing::{debug, error, warn};
+use tracing::{Instrument, debug, error, warn};
 
 use crate::outbox::SharedOutbox;
 use crate::probe::AggregatorMinRequests;
@@ -100,6 +100,11 @@ impl Session {
             if let Some(token) = token {
                 request.metadata_mut().insert("authorization", token);
             }
+            // The aggregator's span for this stream joins this trace.
+            greenlight_telemetry::inject_metadata(
+                &tracing::Span::current(),
+                request.metadata_mut(),
+            );
             let mut responses = AgentServiceClient::new(channel)
                 .stream(request)
                 .await?
@@ -123,10 +128,13 @@ impl Session {
                 None => Err(StreamError::Closed),
             }
         };
-        let (responses, mut last_sequence) =
-            tokio::time::timeout(CONNECT_TIMEOUT + WELCOME_TIMEOUT, handshake)
-                .await
-                .map_err(|_| StreamError::NoWelcome)??;
+        let (responses, mut last_sequence) = tokio::time::timeout(
+            CONNECT_TIMEOUT + WELCOME_TIMEOUT,
+            // Its own trace: one connection's, not any report's.
+            handshake.instrument(tracing::info_span!(parent: None, "agent.connect")),
+        )
+        .await
+        .map_err(|_| StreamError::NoWelcome)??;
         let newest = outbox.newest();
         if last_sequence > newest {
             // It cannot hold what was never made; trusting it would leave

@@ -15,6 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::{Request, Response, Status, Streaming};
+use tracing::Instrument;
 
 use super::report_rate::{RateSettings, ReportRate};
 use super::{StreamLimit, StreamSlot};
@@ -75,6 +76,10 @@ impl AgentService for AgentStreamService {
             tracing::warn!(?peer, error = status.message(), "agent stream refused");
         };
         let slot = self.limit.acquire().inspect_err(refused)?;
+        // The agent's connect span (its trace context in the stream's
+        // headers) is the parent of this stream's span; each report has
+        // its own trace (Report.traceparent).
+        let headers = request.metadata().clone();
         let mut inbound = request.into_inner();
         let hello = first_hello(&mut inbound).await.inspect_err(refused)?;
         bound_to(&caller, &hello).inspect_err(refused)?;
@@ -111,7 +116,14 @@ impl AgentService for AgentStreamService {
             .send(Ok(message(welcome)))
             .await
             .map_err(|_| Status::cancelled("agent left before its Welcome"))?;
-        self.tasks.spawn(serve_reports(
+        let span = tracing::info_span!(
+            parent: None,
+            "serve_reports",
+            deployment = %key.deployment,
+            instance = %key.instance_id,
+        );
+        greenlight_telemetry::adopt_parent_from_metadata(&span, &headers);
+        let serve = serve_reports(
             Stream {
                 hub: self.hub.clone(),
                 key,
@@ -122,7 +134,8 @@ impl AgentService for AgentStreamService {
             inbound,
             outbound,
             self.shutdown.clone(),
-        ));
+        );
+        self.tasks.spawn(serve.instrument(span));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 }
@@ -172,7 +185,7 @@ struct Stream {
     _slot: StreamSlot,
 }
 
-#[tracing::instrument(skip_all, fields(deployment = %stream.key.deployment, instance = %stream.key.instance_id))]
+/// Runs in the stream's span (`serve_reports`, with deployment and instance).
 async fn serve_reports(
     mut stream: Stream,
     mut inbound: Streaming<AgentMessage>,

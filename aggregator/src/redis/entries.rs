@@ -54,7 +54,7 @@ pub(super) fn prepare(
     pipe.atomic();
     let mut states = Vec::new();
     match publication {
-        Publication::Engine(batch) => {
+        Publication::Engine(batch, _) => {
             engine_step(&mut pipe, batch, limits, written);
             for (name, state) in &batch.states {
                 let json = serde_json::to_string(state).unwrap_or_default();

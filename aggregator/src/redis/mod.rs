@@ -41,8 +41,9 @@ use crate::hooks::HookOutcome;
 /// What goes to Redis, in the order it happened.
 #[derive(Debug)]
 pub enum Publication {
-    /// One engine step: verdicts, actions, alerts, saved states.
-    Engine(Outputs),
+    /// One engine step: verdicts, actions, alerts, saved states; with the
+    /// span it was carried out in, so that its write joins that trace.
+    Engine(Outputs, tracing::Span),
     /// One attempt of a cutover or rollback hook.
     Hook(HookOutcome),
     /// Something that should be in Redis and is not: a history entry of

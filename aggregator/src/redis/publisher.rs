@@ -13,6 +13,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::Publication;
 use super::entries::{self, Limits, Prepared};
@@ -71,7 +72,8 @@ impl RedisPublisher {
                 _ = shutdown.cancelled() => break,
                 batch = queue.recv() => {
                     let Some(batch) = batch else { break };
-                    self.publish(&mut connection, &batch, &shutdown).await;
+                    let span = publish_span(&batch);
+                    self.publish(&mut connection, &batch, &shutdown).instrument(span).await;
                 }
                 () = &mut refresh => {
                     let next = if self.reassert(&mut connection).await {
@@ -254,5 +256,19 @@ async fn sleep_or_shutdown(backoff: &mut Backoff, shutdown: &CancellationToken) 
     tokio::select! {
         _ = shutdown.cancelled() => false,
         _ = backoff.sleep() => true,
+    }
+}
+
+/// An engine step's write (key, channel, history; every retry until it
+/// went through) is a child of the step's dispatch; other writes (hook
+/// records, gaps, refreshes) are not traced.
+fn publish_span(publication: &Publication) -> tracing::Span {
+    match publication {
+        Publication::Engine(outputs, dispatched) => tracing::info_span!(
+            parent: dispatched,
+            "aggregator.redis_publish",
+            verdicts = outputs.verdicts.len(),
+        ),
+        _ => tracing::Span::none(),
     }
 }

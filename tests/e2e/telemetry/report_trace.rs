@@ -2,10 +2,12 @@
 //! (OTEL_EXPORTER_OTLP_ENDPOINT, short batch delays): green is cut over,
 //! an error spike rolls it back, and the rollback hook's span shares one
 //! trace id with the agent's span of the report that tipped it and the
-//! aggregator's ingest and dispatch of that report.
+//! aggregator's ingest, dispatch and Redis write of that report. The stream itself is a
+//! trace of its own: the agent's connect, the aggregator's stream span as
+//! its child (the context in the stream's gRPC headers).
 
 use greenlight_proto::v1::Phase;
-use greenlight_testbed::{OtlpReceiver, Process, ReceivedSpan, binary, eventually};
+use greenlight_testbed::{OtlpReceiver, Process, ReceivedSpan, RedisServer, binary, eventually};
 
 use crate::bed::{Bed, DEPLOYMENT, Dependencies, SETTLE, path_str, set_switches};
 
@@ -14,6 +16,7 @@ const RULES: &str = "ready_after = \"2s\"\ntraffic_window = \"10s\"\nmin_request
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
     let receiver = OtlpReceiver::start().await.expect("the OTLP receiver");
+    let redis = RedisServer::start().await.expect("Redis for the verdicts");
     let endpoint = receiver.endpoint();
     // Batches leave every 100 ms, so the spans arrive while the test waits.
     let otel = [
@@ -27,7 +30,9 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
         "{RULES}[deployments.{DEPLOYMENT}]\nlive = \"blue\"\n[hooks.cutover]\ncommand = [\"true\"]\n[hooks.rollback]\ncommand = [\"touch\", \"{}\"]\n",
         marker.display()
     );
-    let _aggregator = bed.aggregator_with_env(None, &config, &otel).await;
+    let _aggregator = bed
+        .aggregator_with_env(Some(&redis.url()), &config, &otel)
+        .await;
     let (_blue_backend, blue) = bed.backend("blue", "v3.0.0").await;
     let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
     let agent = |color: &str, instance: &str, backend: &str| {
@@ -44,7 +49,7 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
         .expect("starting greenlight-agent")
     };
     let _blue_agent = agent("blue", "blue-1", &blue);
-    let _green_agent = agent("green", "green-1", &green);
+    let green_agent = agent("green", "green-1", &green);
 
     bed.cut_over_when_ready().await;
     set_switches(&green, r#"{"error_ratio": 0.3}"#).await;
@@ -63,11 +68,9 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
             .filter(|span| span.trace_id == hook.trace_id)
             .cloned()
             .collect();
-        // The agent's span may arrive in a later batch than the hook's.
-        trace
-            .iter()
-            .any(|span| span.service == "greenlight-agent")
-            .then(|| (hook.clone(), trace))
+        // The agent's span and the Redis write may arrive in other batches.
+        let has = |name: &str| trace.iter().any(|span| span.name == name);
+        (has("agent.report") && has("aggregator.redis_publish")).then(|| (hook.clone(), trace))
     })
     .await;
     let summary: Vec<String> = trace
@@ -99,5 +102,28 @@ async fn one_reports_path_from_agent_to_rollback_hook_is_one_trace() {
     assert_eq!(ingest.attribute("instance"), Some("green-1"));
     assert_eq!(dispatch.parent_span_id, ingest.span_id, "{summary:#?}");
     assert_eq!(hook.parent_span_id, dispatch.span_id, "{summary:#?}");
+    let written = find("greenlight-aggregator", "aggregator.redis_publish");
+    assert_eq!(written.parent_span_id, dispatch.span_id, "{summary:#?}");
     assert!(dispatch.attribute("actions").is_some_and(|n| n != "0"));
+
+    // The stream's span ends with the stream: stop the green agent.
+    green_agent.terminate().await;
+    let (connect, stream) = eventually("the green stream's trace", SETTLE, || async {
+        let spans = receiver.spans();
+        let stream = spans.iter().find(|span| {
+            span.name == "serve_reports" && span.attribute("instance") == Some("green-1")
+        })?;
+        let connect = spans
+            .iter()
+            .find(|span| span.name == "agent.connect" && span.span_id == stream.parent_span_id)?;
+        Some((connect.clone(), stream.clone()))
+    })
+    .await;
+    assert_eq!(connect.trace_id, stream.trace_id);
+    assert_eq!(connect.service, "greenlight-agent");
+    assert_eq!(stream.service, "greenlight-aggregator");
+    assert_ne!(
+        stream.trace_id, hook.trace_id,
+        "a stream's trace is not a report's"
+    );
 }
