@@ -38,7 +38,7 @@ use axum::routing::get;
 use futures::Stream;
 use greenlight_proto::json::VerdictJson;
 use greenlight_proto::names::color_name;
-use greenlight_proto::v1::Color;
+use greenlight_proto::v1::{Color, Decision};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -97,6 +97,16 @@ fn router(face: Arc<Face>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/api/v1/deployments", get(deployments))
         .route("/api/v1/deployments/{name}", get(deployment))
+        // Gates for tools that read only a status code (Flagger's webhooks
+        // POST): 200 when the decision is the one asked about, else 412.
+        .route(
+            "/api/v1/deployments/{name}/ready",
+            get(gate_ready).post(gate_ready),
+        )
+        .route(
+            "/api/v1/deployments/{name}/rollback",
+            get(gate_rollback).post(gate_rollback),
+        )
         .with_state(face)
 }
 
@@ -230,8 +240,28 @@ async fn deployments(State(face): State<Arc<Face>>) -> Response {
 }
 
 async fn deployment(State(face): State<Arc<Face>>, Path(name): Path<String>) -> Response {
-    match face.hub.read(|engine, now| engine.verdict(&name, now)) {
-        Some(verdict) => axum::Json(VerdictJson::from(&verdict)).into_response(),
+    verdict_answer(&face, &name, None)
+}
+
+async fn gate_ready(State(face): State<Arc<Face>>, Path(name): Path<String>) -> Response {
+    verdict_answer(&face, &name, Some(Decision::Ready))
+}
+
+async fn gate_rollback(State(face): State<Arc<Face>>, Path(name): Path<String>) -> Response {
+    verdict_answer(&face, &name, Some(Decision::Rollback))
+}
+
+/// The verdict JSON; with `gate`, 200 only when the decision is `gate`
+/// (412 otherwise, the verdict still in the body to say why).
+fn verdict_answer(face: &Face, name: &str, gate: Option<Decision>) -> Response {
+    match face.hub.read(|engine, now| engine.verdict(name, now)) {
+        Some(verdict) => {
+            let status = match gate {
+                Some(wanted) if verdict.decision() != wanted => StatusCode::PRECONDITION_FAILED,
+                _ => StatusCode::OK,
+            };
+            (status, axum::Json(VerdictJson::from(&verdict))).into_response()
+        }
         None => (
             StatusCode::NOT_FOUND,
             axum::Json(json!({

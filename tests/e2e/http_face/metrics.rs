@@ -201,6 +201,18 @@ async fn metrics_health_and_the_api_tell_the_story() {
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("no deployment \\\"nosuch\\\""), "{body}");
 
+    // The gates for status-code-only tools: ready says 200, rollback 412.
+    let gate = |which: &str| {
+        reqwest::Client::new()
+            .post(format!(
+                "{}/api/v1/deployments/{DEPLOYMENT}/{which}",
+                story.http
+            ))
+            .send()
+    };
+    assert_eq!(gate("ready").await.unwrap().status().as_u16(), 200);
+    assert_eq!(gate("rollback").await.unwrap().status().as_u16(), 412);
+
     // /health: health+json, pass, every check shaped as the draft says.
     let (status, content_type, body) = get(&format!("{}/health", story.http)).await.unwrap();
     assert_eq!(
@@ -248,6 +260,7 @@ async fn metrics_health_and_the_api_tell_the_story() {
         })
         .await;
 
+    assert_eq!(gate("ready").await.unwrap().status().as_u16(), 412);
     let d = ("deployment", DEPLOYMENT);
     series_where(
         &metrics,

@@ -1,6 +1,9 @@
 //! Acceptance for the aggregator's HTTP face (`[http] listen`): what
-//! /metrics, /health and the verdict API say after a scripted story.
+//! /metrics, /health and the verdict API say after a scripted story, what
+//! headless Chromium reads on the status page as the story goes on, and
+//! that the Grafana dashboard charts what the docs list.
 
+mod dashboard;
 mod metrics;
 mod status_page;
 
