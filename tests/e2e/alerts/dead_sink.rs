@@ -1,15 +1,17 @@
 //! A sink that accepts connections and never answers delays no rollback:
 //! the rollback hook's start is measured with and without it (printed, not
-//! asserted), and what the dead sink could not take is logged and counted.
+//! asserted), and what the dead sink could not take is logged and counted
+//! (`greenlight_alerts_dropped_total` on the aggregator's /metrics).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use greenlight_testbed::eventually;
+use greenlight_testbed::{eventually, free_port};
 use tokio::net::TcpListener;
 
 use super::story;
 use crate::bed::{Bed, SETTLE, path_str, set_switches};
+use crate::http_face::metrics::{scrape, value};
 
 /// Accepts and holds every connection, never reading or writing.
 async fn dead_sink() -> (String, tokio::task::JoinHandle<()>) {
@@ -32,11 +34,15 @@ fn hooks(record: &Path) -> String {
     )
 }
 
-/// From the error spike to the rollback hook's start; and the aggregator's log.
-async fn rollback_hook_delay(sinks: &str) -> (Duration, String) {
+/// From the error spike to the rollback hook's start; the aggregator's
+/// log; and its /metrics' `greenlight_alerts_dropped_total` for the sink
+/// `dead`, queue_full and undeliverable.
+async fn rollback_hook_delay(sinks: &str) -> (Duration, String, f64) {
     let bed = Bed::new();
     let record = bed.dir.path().join("rollback-started");
-    let aggregator = story::aggregator(&bed, &format!("{}{sinks}", hooks(&record))).await;
+    let http_port = free_port();
+    let http = format!("[http]\nlisten = \"127.0.0.1:{http_port}\"\n");
+    let aggregator = story::aggregator(&bed, &format!("{}{http}{sinks}", hooks(&record))).await;
     let pair = bed.pair(None).await;
     bed.cut_over_when_ready().await;
     let spiked = SystemTime::now();
@@ -48,18 +54,31 @@ async fn rollback_hook_delay(sinks: &str) -> (Duration, String) {
     .await;
     let started = UNIX_EPOCH + Duration::from_secs_f64(started);
     let delay = started.duration_since(spiked).unwrap_or_default();
-    (delay, aggregator.output_so_far())
+    let metrics = format!("http://127.0.0.1:{http_port}/metrics");
+    let scrape = scrape(&metrics).await.expect("the aggregator's /metrics");
+    let dropped = ["queue_full", "undeliverable"]
+        .iter()
+        .filter_map(|reason| {
+            value(
+                &scrape,
+                "greenlight_alerts_dropped_total",
+                &[("sink", "dead"), ("reason", reason)],
+            )
+        })
+        .sum();
+    (delay, aggregator.output_so_far(), dropped)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_that_never_answers_delays_no_rollback() {
-    let (without, _) = rollback_hook_delay("").await;
+    let (without, _, none) = rollback_hook_delay("").await;
+    assert_eq!(none, 0.0, "no sink, nothing dropped");
 
     let (dead, _listener) = dead_sink().await;
     let sinks = format!(
         "[[alerts.sink]]\nname = \"dead\"\nkind = \"webhook\"\nurl = \"{dead}\"\nqueue = 1\nretries = 5\ntimeout = \"30s\"\n"
     );
-    let (with, log) = rollback_hook_delay(&sinks).await;
+    let (with, log, dropped) = rollback_hook_delay(&sinks).await;
     println!(
         "rollback hook started {:.3} s after the error spike without a sink, {:.3} s with a dead one",
         without.as_secs_f64(),
@@ -69,4 +88,5 @@ async fn a_sink_that_never_answers_delays_no_rollback() {
         log.contains("alert dropped") && log.contains("queue_full"),
         "what the dead sink could not take is said: {log}"
     );
+    assert!(dropped >= 1.0, "and counted in /metrics: {dropped}");
 }

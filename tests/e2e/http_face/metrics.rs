@@ -19,7 +19,7 @@ use super::{Story, get};
 use crate::bed::{DEPLOYMENT, SETTLE, set_switches};
 
 /// Scrapes `url` (a /metrics) and parses it as Prometheus does.
-async fn scrape(url: &str) -> Result<Scrape, String> {
+pub(crate) async fn scrape(url: &str) -> Result<Scrape, String> {
     let (status, content_type, body) = get(url).await?;
     if status != 200 || !content_type.starts_with("text/plain") {
         return Err(format!("{url}: {status} {content_type}: {body}"));
@@ -28,7 +28,7 @@ async fn scrape(url: &str) -> Result<Scrape, String> {
 }
 
 /// The value of the series `name` with (at least) `labels`.
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     scrape
         .samples
         .iter()

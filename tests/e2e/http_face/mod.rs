@@ -4,7 +4,7 @@
 //! that the Grafana dashboard charts what the docs list.
 
 mod dashboard;
-mod metrics;
+pub(crate) mod metrics;
 mod status_page;
 
 use greenlight_testbed::{Process, free_port};
