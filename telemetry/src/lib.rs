@@ -21,4 +21,4 @@ mod context;
 mod setup;
 
 pub use context::{adopt_parent, adopt_parent_from_metadata, inject_metadata, traceparent_of};
-pub use setup::{Telemetry, init, otlp_requested};
+pub use setup::{Telemetry, exporting, init, otlp_requested};

@@ -6,6 +6,8 @@ use std::io::IsTerminal;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
@@ -28,6 +30,16 @@ pub fn otlp_requested() -> bool {
         && ENDPOINT_VARIABLES
             .iter()
             .any(|name| std::env::var(name).is_ok_and(|value| !value.trim().is_empty()))
+}
+
+/// Set by [`init`] when spans are exported (read by [`exporting`]).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`init`] installed the exporter: hot paths make their spans
+/// only then (the agent's per-report span cost 0.06 % of a core with
+/// nothing to send it to; bench/agent-footprint.sh, docs/BENCHMARKS.md).
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
 }
 
 /// What [`init`] set up; [`Telemetry::shutdown`] sends the spans still
@@ -86,6 +98,7 @@ pub fn init(service: &'static str) -> Telemetry {
             .with_tracer(provider.tracer("greenlight"))
             .with_filter(not_the_exporters_own())
     });
+    EXPORTING.store(provider.is_some(), Ordering::Relaxed);
     tracing_subscriber::registry()
         .with(filter)
         .with(logs)
