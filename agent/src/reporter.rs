@@ -120,8 +120,8 @@ impl Reporter {
         self.sequence += 1;
         // The root of this report's trace: the aggregator's spans for it
         // (ingest, decision, publication, hooks) join it through the
-        // report's `traceparent`. Made only when traces are exported: the
-        // span alone cost the idle agent 0.06 % of a core (BENCHMARKS.md).
+        // report's `traceparent`. Made only when traces are exported: with
+        // nothing to send it to, a span a second is work for no one.
         let traceparent = if greenlight_telemetry::exporting() {
             let span = tracing::info_span!(parent: None, "agent.report", sequence = self.sequence);
             greenlight_telemetry::traceparent_of(&span)

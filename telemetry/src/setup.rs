@@ -2,12 +2,11 @@
 //! spans when the standard variables ask for it.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer;
@@ -35,9 +34,8 @@ pub fn otlp_requested() -> bool {
 /// Set by [`init`] when spans are exported (read by [`exporting`]).
 static EXPORTING: AtomicBool = AtomicBool::new(false);
 
-/// Whether [`init`] installed the exporter: hot paths make their spans
-/// only then (the agent's per-report span cost 0.06 % of a core with
-/// nothing to send it to; bench/agent-footprint.sh, docs/BENCHMARKS.md).
+/// Whether [`init`] installed the exporter: hot paths (the agent's span
+/// per report) make their spans only then.
 pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }
