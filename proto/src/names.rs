@@ -3,6 +3,27 @@
 
 use crate::v1::{Action, CheckKind, CheckStatus, Color, Decision, Phase};
 
+/// Every color, decision and phase a verdict can carry (no `Unspecified`),
+/// for code that must cover them all (parsers, one gauge per value).
+pub const COLORS: [Color; 2] = [Color::Blue, Color::Green];
+pub const DECISIONS: [Decision; 5] = [
+    Decision::Ready,
+    Decision::NotReady,
+    Decision::Rollback,
+    Decision::Hold,
+    Decision::Unknown,
+];
+pub const PHASES: [Phase; 8] = [
+    Phase::Normal,
+    Phase::Deploying,
+    Phase::Testing,
+    Phase::Ready,
+    Phase::Baking,
+    Phase::Verified,
+    Phase::RolledBack,
+    Phase::Held,
+];
+
 pub fn color_name(color: Color) -> &'static str {
     match color {
         Color::Blue => "blue",
@@ -65,18 +86,7 @@ pub fn phase_name(phase: Phase) -> &'static str {
 }
 
 pub fn parse_phase(text: &str) -> Option<Phase> {
-    [
-        Phase::Normal,
-        Phase::Deploying,
-        Phase::Testing,
-        Phase::Ready,
-        Phase::Baking,
-        Phase::Verified,
-        Phase::RolledBack,
-        Phase::Held,
-    ]
-    .into_iter()
-    .find(|phase| phase_name(*phase) == text)
+    PHASES.into_iter().find(|phase| phase_name(*phase) == text)
 }
 
 pub fn action_name(action: Action) -> &'static str {
@@ -129,19 +139,15 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for color in [Color::Blue, Color::Green] {
+        for color in COLORS {
             assert_eq!(parse_color(color_name(color)), Some(color));
         }
-        for decision in [
-            Decision::Ready,
-            Decision::NotReady,
-            Decision::Rollback,
-            Decision::Hold,
-            Decision::Unknown,
-        ] {
+        for decision in DECISIONS {
             assert_eq!(parse_decision(decision_name(decision)), Some(decision));
         }
-        assert_eq!(parse_phase("Baking"), Some(Phase::Baking));
+        for phase in PHASES {
+            assert_eq!(parse_phase(phase_name(phase)), Some(phase));
+        }
         assert_eq!(parse_color("purple"), None);
         assert_eq!(other_color(Color::Blue), Color::Green);
     }

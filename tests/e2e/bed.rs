@@ -382,9 +382,8 @@ pub async fn set_switches(backend: &str, json: &str) {
     );
 }
 
-/// The deployment's history stream entries of one `kind` (verdict, action,
-/// hook, alert), oldest first.
-pub async fn history(redis_url: &str, kind: &str) -> Vec<redis::streams::StreamId> {
+/// Every entry of the deployment's history stream, oldest first.
+pub async fn history_all(redis_url: &str) -> Vec<redis::streams::StreamId> {
     use redis::AsyncCommands;
     let client = redis::Client::open(redis_url).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
@@ -392,8 +391,14 @@ pub async fn history(redis_url: &str, kind: &str) -> Vec<redis::streams::StreamI
         .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
         .await
         .unwrap();
-    reply
-        .ids
+    reply.ids
+}
+
+/// The deployment's history stream entries of one `kind` (verdict, action,
+/// hook, alert), oldest first.
+pub async fn history(redis_url: &str, kind: &str) -> Vec<redis::streams::StreamId> {
+    history_all(redis_url)
+        .await
         .into_iter()
         .filter(|entry| entry.get::<String>("kind").as_deref() == Some(kind))
         .collect()

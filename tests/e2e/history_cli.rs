@@ -8,19 +8,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use greenlight_testbed::RedisServer;
 use redis::AsyncCommands;
 
-use crate::bed::{Bed, DEPLOYMENT};
+use crate::bed::{Bed, DEPLOYMENT, history_all};
 
 /// More than the CLI's page (500) twice over, so paging is exercised.
 const FILLER: usize = 1_234;
 
 async fn stream_ids(redis_url: &str) -> Vec<String> {
-    let client = redis::Client::open(redis_url).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let reply: redis::streams::StreamRangeReply = connection
-        .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
+    history_all(redis_url)
         .await
-        .unwrap();
-    reply.ids.into_iter().map(|entry| entry.id).collect()
+        .into_iter()
+        .map(|entry| entry.id)
+        .collect()
 }
 
 fn ids_of(json: &str) -> Vec<String> {

@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use greenlight_proto::names::{color_name, decision_name, phase_name};
-use greenlight_proto::v1::{Color, Decision, Phase, Report, Verdict};
+use greenlight_proto::names::{COLORS, DECISIONS, PHASES, color_name, decision_name, phase_name};
+use greenlight_proto::v1::{Color, Report, Verdict};
 use metrics::gauge;
 use tokio_util::sync::CancellationToken;
 
@@ -17,25 +17,6 @@ use crate::engine::{AgentKey, fit_to_carry_traffic};
 use crate::hub::Hub;
 
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(1);
-
-const PHASES: [Phase; 8] = [
-    Phase::Normal,
-    Phase::Deploying,
-    Phase::Testing,
-    Phase::Ready,
-    Phase::Baking,
-    Phase::Verified,
-    Phase::RolledBack,
-    Phase::Held,
-];
-const DECISIONS: [Decision; 5] = [
-    Decision::Ready,
-    Decision::NotReady,
-    Decision::Rollback,
-    Decision::Hold,
-    Decision::Unknown,
-];
-const COLORS: [Color; 2] = [Color::Blue, Color::Green];
 
 /// One deployment as read under the engine's lock.
 struct Reading {
