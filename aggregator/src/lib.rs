@@ -99,7 +99,8 @@ pub async fn run_on(
 
     let (publish, restored) = match &config.redis {
         Some(settings) => {
-            let restored = redis::load_states(settings, &shutdown).await?;
+            let restored =
+                redis::load_states(settings, config.restore_only.as_ref(), &shutdown).await?;
             let publisher = RedisPublisher::new(settings.clone())?;
             let (sender, receiver) = mpsc::channel(redis::QUEUE);
             tasks.spawn(publisher.run(receiver, publish_stop.clone()));

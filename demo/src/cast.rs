@@ -14,9 +14,12 @@ use tokio_util::sync::CancellationToken;
 
 const LOOPBACK: &str = "127.0.0.1:0";
 
+/// The aggregator, restoring from Redis only `deployment`'s state: the
+/// Redis may hold real deployments, which the demo must not touch.
 pub async fn aggregator(
     ready_after: Duration,
-    redis_url: Option<String>,
+    redis: Option<RedisSettings>,
+    deployment: &str,
     hooks: greenlight_aggregator::hooks::HookSettings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<SocketAddr> {
@@ -30,9 +33,8 @@ pub async fn aggregator(
     config.defaults.min_requests = 20;
     config.defaults.bake_for = Duration::from_secs(60);
     config.hooks = hooks;
-    config.redis = redis_url
-        .map(|url| RedisSettings::new(url, Duration::from_secs(15), 10_000))
-        .transpose()?;
+    config.redis = redis;
+    config.restore_only = Some([deployment.to_string()].into());
     // One aggregator per demo process: its recorder is the process's.
     let metrics = greenlight_aggregator::http::recorder::install().ok();
     tokio::spawn(async move {
@@ -70,6 +72,7 @@ pub async fn backend(
 /// no PostgreSQL or Redis to check).
 pub fn agent(
     aggregator: SocketAddr,
+    deployment: &str,
     color: &str,
     version: &str,
     backend: SocketAddr,
@@ -78,7 +81,7 @@ pub fn agent(
 ) -> anyhow::Result<()> {
     let config = AgentSettings {
         aggregator: format!("http://{aggregator}"),
-        deployment: "escashop".into(),
+        deployment: deployment.into(),
         color: color.into(),
         instance_id: Some(format!("{color}-1")),
         backend_version: version.into(),

@@ -8,8 +8,10 @@
 //! - `timeline`: printing events with the time since the start.
 //! - `story`: the scripted steps.
 //! - `switch`: the hook that moves the demo's traffic.
+//! - `claim`: making sure the keys it writes in a shared Redis are its own.
 
 mod cast;
+mod claim;
 mod story;
 mod switch;
 mod timeline;
@@ -21,15 +23,26 @@ use clap::Parser;
 
 /// Run greenlight's blue/green story: blue is live, green v3.1.0 deploys and
 /// becomes READY, traffic is cut over, a fault is injected into green and
-/// the verdict turns and says why. Needs nothing but this binary; with
-/// --redis-url the verdicts are also published to Redis
-/// (greenlight:escashop:verdict, :verdicts, :history).
+/// the verdict turns and says why. Needs nothing but this binary (about
+/// 30 seconds); with --redis-url the verdicts are also published to Redis,
+/// under the demo's own deployment name (greenlight:escashop-demo:verdict,
+/// :verdicts, :history), never under a real deployment's.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight-demo", version)]
 pub struct Args {
     /// Publish every verdict to this Redis (e.g. redis://127.0.0.1:6379).
+    /// The demo writes only keys of --deployment, and refuses (exit 2) when
+    /// keys under that name exist that no demo made.
     #[arg(long, env = "GREENLIGHT_DEMO_REDIS_URL")]
     redis_url: Option<String>,
+    /// The deployment's name, in the verdicts and the Redis keys. A name of
+    /// its own, so that a real `escashop` on the same Redis is never touched.
+    #[arg(long, default_value = "escashop-demo")]
+    deployment: String,
+    /// After the story, keep the aggregator, backends and agents running
+    /// (until Ctrl-C), so that you can ask them with the `greenlight` CLI.
+    #[arg(long)]
+    keep_running: bool,
     /// How long green must stay healthy before it is READY.
     #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
     ready_after: Duration,
@@ -77,7 +90,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("greenlight-demo: {error:#}");
-            ExitCode::FAILURE
+            // A name or a Redis that cannot be used is a usage error.
+            if error.is::<claim::NotOurs>() || error.is::<story::Unusable>() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

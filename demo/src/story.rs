@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use greenlight_aggregator::config::RedisSettings;
+use greenlight_aggregator::engine::validate_deployment_name;
 use greenlight_proto::names::color_name;
 use greenlight_proto::v1::verdict_service_client::VerdictServiceClient;
 use greenlight_proto::v1::{CutoverRequest, Decision, Phase, Verdict, WatchVerdictsRequest};
@@ -18,17 +20,36 @@ use crate::timeline::Timeline;
 /// No step of the story should take longer than this.
 const STEP_LIMIT: Duration = Duration::from_secs(60);
 
+/// The demo cannot run as asked (a bad name or Redis URL): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unusable(String);
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    let deployment = args.deployment.as_str();
+    validate_deployment_name(deployment)
+        .map_err(|reason| Unusable(format!("--deployment {deployment:?}: {reason}")))?;
+    let redis = args
+        .redis_url
+        .clone()
+        .map(|url| RedisSettings::new(url, Duration::from_secs(15), 10_000))
+        .transpose()
+        .map_err(|error| Unusable(format!("--redis-url: {}", error.reason)))?;
+    if let Some(redis) = &redis {
+        crate::claim::claim(redis, deployment).await?;
+    }
+
     let timeline = Timeline::start();
     let shutdown = CancellationToken::new();
     let _stop_all = shutdown.clone().drop_guard();
 
     println!(
-        "greenlight demo: a blue/green deployment of \"escashop\", simulated on this machine."
+        "greenlight demo: a blue/green deployment of \"{deployment}\", simulated on this machine."
     );
-    match &args.redis_url {
-        Some(url) => println!(
-            "Redis: publishing every verdict to {url} (greenlight:escashop:verdict, :verdicts, :history)."
+    match &redis {
+        Some(redis) => println!(
+            "Redis: publishing every verdict to {} (greenlight:{deployment}:verdict, :verdicts, :history); no other deployment's keys are read or written.",
+            redis.shown_url()
         ),
         None => println!(
             "Redis: none given, so verdicts are served over gRPC only. Add --redis-url redis://127.0.0.1:6379 to publish them."
@@ -42,20 +63,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let hooks = crate::switch::hooks(&record)?;
     let aggregator = cast::aggregator(
         args.ready_after,
-        args.redis_url.clone(),
+        redis.clone(),
+        deployment,
         hooks,
         shutdown.clone(),
     )
     .await?;
     timeline.say(format!(
-        "aggregator up on {aggregator} (gRPC); readiness window {:?}",
-        args.ready_after
+        "aggregator up on {aggregator} (gRPC); readiness window {}",
+        humantime::format_duration(args.ready_after)
     ));
-    let mut verdicts = watch_verdicts(aggregator, &shutdown).await?;
+    let mut verdicts = watch_verdicts(aggregator, deployment, &shutdown).await?;
 
     let blue = cast::backend("blue", "v3.0.0", 40, shutdown.clone()).await?;
     cast::agent(
         aggregator,
+        deployment,
         "blue",
         "v3.0.0",
         blue,
@@ -72,6 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let green = cast::backend("green", "v3.1.0", 40, shutdown.clone()).await?;
     cast::agent(
         aggregator,
+        deployment,
         "green",
         "v3.1.0",
         green,
@@ -84,18 +108,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     })
     .await?;
     timeline.say(format!(
-        "green stayed healthy for the whole {:?} window: cutover is allowed (epoch {})",
-        args.ready_after, ready.epoch
+        "green stayed healthy for the whole {} window: cutover is allowed (epoch {})",
+        humantime::format_duration(args.ready_after),
+        ready.epoch
     ));
 
     timeline.step(
         2,
-        "cut over: `greenlight cutover escashop` (the Cutover call)",
+        format!("cut over: `greenlight cutover {deployment}` (the Cutover call)"),
     );
     let mut client = VerdictServiceClient::connect(format!("http://{aggregator}")).await?;
     let answer = client
         .cutover(CutoverRequest {
-            deployment: "escashop".into(),
+            deployment: deployment.into(),
             force: false,
             requested_by: "greenlight-demo".into(),
         })
@@ -158,10 +183,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )),
     }
     println!();
-    timeline.say("story complete. Ask the same questions yourself against a running aggregator:");
-    println!(
-        "           greenlight verdict escashop   greenlight wait escashop --until ready   greenlight watch escashop"
-    );
+    if args.keep_running {
+        timeline.say(
+            "story complete. Everything keeps running until Ctrl-C; in another terminal, ask greenlight yourself (the first `cargo run` builds the CLI):",
+        );
+        let cli = format!("cargo run -q -p greenlight-cli -- --aggregator {aggregator}");
+        println!("           {cli} verdict {deployment}");
+        println!("           {cli} history {deployment}");
+        println!("           {cli} watch {deployment}");
+        tokio::signal::ctrl_c().await?;
+        println!();
+        timeline.say("Ctrl-C: stopping the aggregator, backends and agents");
+    } else {
+        timeline.say(
+            "story complete; its aggregator stops with it. To ask it questions with the `greenlight` CLI, run the demo again with --keep-running.",
+        );
+        if let Some(redis) = &redis {
+            println!(
+                "           The history stays in Redis: redis-cli -u {} XRANGE greenlight:{deployment}:history - +",
+                redis.shown_url()
+            );
+        }
+    }
     shutdown.cancel();
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
@@ -171,6 +214,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 /// printing each verdict and handing it to the story.
 async fn watch_verdicts(
     aggregator: SocketAddr,
+    deployment: &str,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<mpsc::Receiver<Verdict>> {
     let mut client = VerdictServiceClient::connect(format!("http://{aggregator}"))
@@ -178,7 +222,7 @@ async fn watch_verdicts(
         .context("connecting to the demo's aggregator")?;
     let mut stream = client
         .watch_verdicts(WatchVerdictsRequest {
-            deployment: "escashop".into(),
+            deployment: deployment.into(),
         })
         .await?
         .into_inner();

@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use greenlight_proto::names::{color_name, decision_name, phase_name};
-use greenlight_proto::v1::Verdict;
+use greenlight_proto::names::{color_name, decision_name, other_color, phase_name};
+use greenlight_proto::v1::{Phase, Verdict};
 
 pub struct Timeline {
     start: Instant,
@@ -32,21 +32,36 @@ impl Timeline {
 
     pub fn verdict(&self, verdict: &Verdict) {
         self.say(format!(
-            "verdict #{} for {}: {} (phase {}; live {} {}, candidate {})",
+            "verdict #{} for {}: {} (phase {}; {})",
             verdict.epoch,
             verdict.deployment,
             decision_name(verdict.decision()),
             phase_name(verdict.phase()),
-            color_name(verdict.live()),
-            if verdict.live_healthy {
-                "healthy"
-            } else {
-                "not healthy"
-            },
-            color_name(verdict.candidate()),
+            sides(verdict),
         ));
         for reason in &verdict.reasons {
             println!("           why: {}", reason.message);
         }
+    }
+}
+
+/// Which side is which, in words that stay right in every phase: while
+/// baking, live and candidate are the same (new) color, and the other one
+/// is what a rollback returns to.
+fn sides(verdict: &Verdict) -> String {
+    let health = |healthy: bool| if healthy { "healthy" } else { "not healthy" };
+    let live = color_name(verdict.live());
+    match verdict.phase() {
+        Phase::Baking => format!(
+            "live {live}, the new side, {}; rollback target {}, {}",
+            health(verdict.live_healthy),
+            color_name(other_color(verdict.live())),
+            health(verdict.standby_healthy),
+        ),
+        _ => format!(
+            "live {live} {}, candidate {}",
+            health(verdict.live_healthy),
+            color_name(verdict.candidate()),
+        ),
     }
 }

@@ -384,11 +384,16 @@ pub async fn set_switches(backend: &str, json: &str) {
 
 /// Every entry of the deployment's history stream, oldest first.
 pub async fn history_all(redis_url: &str) -> Vec<redis::streams::StreamId> {
+    history_all_of(redis_url, DEPLOYMENT).await
+}
+
+/// Every entry of `deployment`'s history stream, oldest first.
+pub async fn history_all_of(redis_url: &str, deployment: &str) -> Vec<redis::streams::StreamId> {
     use redis::AsyncCommands;
     let client = redis::Client::open(redis_url).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let reply: redis::streams::StreamRangeReply = connection
-        .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
+        .xrange_all(format!("greenlight:{deployment}:history"))
         .await
         .unwrap();
     reply.ids

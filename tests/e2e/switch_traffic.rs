@@ -26,11 +26,11 @@
 mod cutover_failed;
 mod full_story;
 mod gate;
-mod haproxy;
+pub mod haproxy;
 mod load;
 mod nginx;
 mod refusals;
 mod restart;
-mod script;
+pub mod script;
 mod traffic_source;
 mod under_load;

@@ -33,7 +33,7 @@ mod summary;
 mod tests;
 mod tls;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -79,6 +79,11 @@ pub struct AggregatorConfig {
     pub alerts: AlertSettings,
     /// `/health`, `/metrics`, the JSON API and the status page; `None`: off.
     pub http: Option<HttpSettings>,
+    /// Whose saved states to restore from Redis at start: `None`, every
+    /// deployment found there (an aggregator that owns its Redis); `Some`,
+    /// only these (the demo, on a Redis that may hold real deployments it
+    /// must not touch). Not a file key.
+    pub restore_only: Option<BTreeSet<String>>,
 }
 
 impl AggregatorConfig {
@@ -97,6 +102,7 @@ impl AggregatorConfig {
             limits: Limits::default(),
             alerts: AlertSettings::default(),
             http: None,
+            restore_only: None,
         }
     }
 }
@@ -184,6 +190,7 @@ impl RawConfig {
             limits: self.limits.validate()?,
             alerts: self.alerts.validate()?,
             http,
+            restore_only: None,
         })
     }
 }

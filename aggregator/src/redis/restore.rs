@@ -2,7 +2,7 @@
 //! cannot read its state must not decide from scratch (it could repeat a
 //! cutover), so start-up waits for Redis and refuses a state it cannot read.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use greenlight_retry::RetryPolicy;
@@ -15,15 +15,17 @@ use crate::engine::SavedState;
 
 /// Every saved state, by deployment. Retries until Redis answers (logging
 /// once) or shutdown; a state that does not parse is an error naming its key.
+/// With `only`, the states of other deployments are not read at all.
 pub async fn load_states(
     settings: &RedisSettings,
+    only: Option<&BTreeSet<String>>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<BTreeMap<String, SavedState>> {
     let client = settings.client();
     let mut warned = false;
     let mut backoff = RetryPolicy::RECONNECT.backoff();
     loop {
-        match read_all(&client).await {
+        match read_all(&client, only).await {
             Ok(texts) => {
                 let mut states = BTreeMap::new();
                 for (key, text) in texts {
@@ -58,7 +60,10 @@ pub async fn load_states(
     }
 }
 
-async fn read_all(client: &redis::Client) -> redis::RedisResult<Vec<(String, String)>> {
+async fn read_all(
+    client: &redis::Client,
+    only: Option<&BTreeSet<String>>,
+) -> redis::RedisResult<Vec<(String, String)>> {
     let mut connection = tokio::time::timeout(
         Duration::from_secs(2),
         client.get_multiplexed_async_connection(),
@@ -71,7 +76,15 @@ async fn read_all(client: &redis::Client) -> redis::RedisResult<Vec<(String, Str
             .scan_match::<_, String>("greenlight:*:state")
             .await?;
         while let Some(key) = futures::StreamExt::next(&mut scan).await {
-            keys.push(key?);
+            let key = key?;
+            let wanted = match (only, deployment_of_state_key(&key)) {
+                (None, _) => true,
+                (Some(only), Some(name)) => only.contains(name),
+                (Some(_), None) => false,
+            };
+            if wanted {
+                keys.push(key);
+            }
         }
     }
     let mut states = Vec::new();
