@@ -1,12 +1,13 @@
-//! status, verdict and watch: one call each, printed for people or as JSON.
+//! status and verdict: one call each, printed for people or as JSON.
 
 use std::time::Duration;
 
 use greenlight_proto::json::VerdictJson;
-use greenlight_proto::v1::{Decision, ListDeploymentsRequest, WatchVerdictsRequest};
+use greenlight_proto::v1::{Decision, ListDeploymentsRequest};
 
 use crate::client::{connect, fetch_verdict};
 use crate::exit::{DOES_NOT_HOLD, Failure};
+use crate::output::{print, println};
 use crate::render;
 use crate::target::Target;
 
@@ -25,15 +26,14 @@ pub async fn status(address: &Target, timeout: Duration, json: bool) -> Result<(
     .verdicts;
     if json {
         let docs: Vec<VerdictJson> = verdicts.iter().map(VerdictJson::from).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        println(&serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into()))?;
     } else if verdicts.is_empty() {
-        println!("no deployments yet: no agent has connected to {address}");
+        println(&format!(
+            "no deployments yet: no agent has connected to {address}"
+        ))?;
     } else {
         for verdict in &verdicts {
-            println!("{}", render::headline(verdict));
+            println(&render::headline(verdict))?;
         }
     }
     Ok(())
@@ -48,47 +48,13 @@ pub async fn verdict(
 ) -> Result<(), Failure> {
     let verdict = fetch_verdict(address, timeout, deployment).await?;
     if json {
-        println!("{}", render::json(&verdict));
+        println(&render::json(&verdict))?;
     } else {
-        print!("{}", render::full(&verdict));
+        print(&render::full(&verdict))?;
     }
     if verdict.decision() == Decision::Ready {
         Ok(())
     } else {
         Err(Failure::new(DOES_NOT_HOLD, ""))
-    }
-}
-
-pub async fn watch(
-    address: &Target,
-    timeout: Duration,
-    deployment: &str,
-    json: bool,
-) -> Result<(), Failure> {
-    let mut connection = connect(address, timeout).await?;
-    let request = WatchVerdictsRequest {
-        deployment: deployment.to_string(),
-    };
-    let mut stream = connection
-        .verdicts
-        .watch_verdicts(request)
-        .await
-        .map_err(|status| address.failure(&status))?
-        .into_inner();
-    loop {
-        match stream.message().await {
-            Ok(Some(verdict)) if json => {
-                let doc = VerdictJson::from(&verdict);
-                println!("{}", serde_json::to_string(&doc).unwrap_or_default());
-            }
-            Ok(Some(verdict)) => print!("{}", render::full(&verdict)),
-            Ok(None) => {
-                return Err(Failure::unreachable(
-                    address,
-                    "the aggregator closed the watch",
-                ));
-            }
-            Err(status) => return Err(address.failure(&status)),
-        }
     }
 }

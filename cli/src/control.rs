@@ -2,22 +2,17 @@
 
 use std::time::Duration;
 
+use greenlight_proto::json::ReasonJson;
 use greenlight_proto::v1::{
     ControlResponse, CutoverRequest, PauseRequest, ResumeRequest, RollbackRequest,
 };
 use tonic::Response;
 
-use crate::client::connect;
+use crate::client::{connect, fetch_verdict};
 use crate::exit::Failure;
+use crate::output::{print, println};
 use crate::render;
 use crate::target::Target;
-
-/// Who asks: recorded in the transition's cause.
-fn requester() -> String {
-    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
-    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-    format!("{user}@{} via greenlight", host.trim())
-}
 
 pub enum Call {
     Cutover { force: bool },
@@ -31,12 +26,14 @@ pub async fn control(
     timeout: Duration,
     deployment: &str,
     call: Call,
+    operator: &str,
     json: bool,
 ) -> Result<(), Failure> {
     let mut connection = connect(address, timeout).await?;
     let client = &mut connection.verdicts;
+    let deployment_name = deployment;
     let deployment = deployment.to_string();
-    let requested_by = requester();
+    let requested_by = crate::operator::requested_by(operator);
     let answer: Result<Response<ControlResponse>, tonic::Status> =
         tokio::time::timeout(timeout, async {
             match call {
@@ -79,16 +76,26 @@ pub async fn control(
         })
         .await
         .map_err(|_| Failure::unreachable(address, "no answer in time"))?;
-    let answer = answer
-        .map_err(|status| address.failure(&status))?
-        .into_inner();
-    match (&answer.verdict, json) {
-        (Some(verdict), true) => println!("{}", render::json(verdict)),
-        (Some(verdict), false) => {
-            println!("{}", answer.message);
-            print!("{}", render::full(verdict));
+    let answer = match answer {
+        Ok(answer) => answer.into_inner(),
+        Err(status) => {
+            let mut failure = address.failure(&status);
+            if failure.kind == Some("refused") {
+                // The refusal names its reasons in words; the verdict has
+                // them as data, for `--json`.
+                if let Ok(verdict) = fetch_verdict(address, timeout, deployment_name).await {
+                    failure.reasons = verdict.reasons.iter().map(ReasonJson::from).collect();
+                }
+            }
+            return Err(failure);
         }
-        (None, _) => println!("{}", answer.message),
+    };
+    match (&answer.verdict, json) {
+        (Some(verdict), true) => println(&render::json(verdict)),
+        (Some(verdict), false) => {
+            println(&answer.message)?;
+            print(&render::full(verdict))
+        }
+        (None, _) => println(&answer.message),
     }
-    Ok(())
 }

@@ -13,6 +13,7 @@ use tonic::Code;
 
 use crate::client::{connect, fetch_verdict};
 use crate::exit::Failure;
+use crate::output::{note, print, println};
 use crate::target::Target;
 
 /// What one page asks for; the aggregator caps it at 1000.
@@ -104,16 +105,16 @@ pub async fn history(
     entries.reverse();
     if query.json {
         let docs: Vec<serde_json::Value> = entries.iter().map(entry_json).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        println(&serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into()))?;
     } else if entries.is_empty() {
-        println!("{deployment}: no history entries{}", since_words(since));
+        println(&format!(
+            "{deployment}: no history entries{}",
+            since_words(since)
+        ))?;
     } else {
-        for entry in &entries {
-            println!("{}", line(entry));
-        }
+        // One write: a reader that leaves early (`| head`) ends it at once.
+        let text: String = entries.iter().map(|entry| line(entry) + "\n").collect();
+        print(&text)?;
     }
     Ok(())
 }
@@ -142,24 +143,24 @@ async fn transitions_only(
             .iter()
             .map(|t| json!({"kind": "transition", "at": t.at, "epoch": t.epoch, "from": t.from, "to": t.to, "cause": t.cause}))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into())
-        );
+        println(&serde_json::to_string_pretty(&docs).unwrap_or_else(|_| "[]".into()))?;
     } else {
-        eprintln!("greenlight: {why}; showing the recent transitions only");
+        note(&format!("{why}; showing the recent transitions only"));
         if transitions.is_empty() {
-            println!("{deployment}: no transitions yet (phase {})", doc.phase);
+            println(&format!(
+                "{deployment}: no transitions yet (phase {})",
+                doc.phase
+            ))?;
         }
         for t in &transitions {
-            println!(
+            println(&format!(
                 "{}  transition  epoch {:>4}  {} -> {}: {}",
                 t.at.as_deref().unwrap_or("?"),
                 t.epoch,
                 t.from,
                 t.to,
                 t.cause
-            );
+            ))?;
         }
     }
     Ok(())

@@ -5,16 +5,23 @@ use std::fmt::Write;
 use greenlight_proto::json::VerdictJson;
 use greenlight_proto::v1::Verdict;
 
+pub use crate::sides::sides;
+
 pub fn json(verdict: &Verdict) -> String {
     serde_json::to_string_pretty(&VerdictJson::from(verdict)).unwrap_or_else(|_| "{}".into())
 }
 
-/// One line: `escashop: READY (phase Ready, epoch 12, live blue, candidate green)`.
+/// One line: `escashop: READY, phase Baking, epoch 12: live green (new,
+/// baking until 12:05:00 UTC), previous blue`.
 pub fn headline(verdict: &Verdict) -> String {
     let doc = VerdictJson::from(verdict);
     format!(
-        "{}: {} (phase {}, epoch {}, live {}, candidate {})",
-        doc.deployment, doc.decision, doc.phase, doc.epoch, doc.live, doc.candidate
+        "{}: {}, phase {}, epoch {}: {}",
+        doc.deployment,
+        doc.decision,
+        doc.phase,
+        doc.epoch,
+        sides(&doc)
     )
 }
 
