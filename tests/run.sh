@@ -19,6 +19,7 @@ REQUIRED=(
     "faketime:/usr/bin/faketime"
     "prometheus-alertmanager:/usr/bin/prometheus-alertmanager"
     "chromium:/usr/bin/chromium"
+    "jq:/usr/bin/jq"
 )
 
 say() { printf '==> %s\n' "$*"; }
