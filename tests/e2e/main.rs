@@ -12,6 +12,7 @@ mod auth;
 mod bad_input;
 mod bake;
 mod deploy_configs;
+mod deploy_kit;
 mod frozen_across_deadline;
 mod grpc_conventions;
 mod history_cli;
