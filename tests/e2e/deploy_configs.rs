@@ -1,77 +1,101 @@
-//! The configs shipped in deploy/ are valid: each passes its binary's
-//! --check-config, including the agent config inside the Kubernetes
-//! ConfigMap, and every file the compose file mounts exists.
+//! Every config the deploy kit ships or embeds passes its binary's
+//! `--check-config`, as it would be run: deploy/*.toml (the aggregator's with
+//! its hook pointed at this repository's deploy/switch-traffic, since
+//! /usr/local/bin/switch-traffic is not installed here), each Kubernetes
+//! ConfigMap's toml, and each compose service's mounted toml with that
+//! service's environment set.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use crate::deploy_kit::kit::{
+    COMPOSE, check_config, checker, compose, compose_source, configmap_files, deploy, read,
+    runnable_here, yaml, yaml_files,
+};
 
-use greenlight_testbed::{Process, binary};
-
-fn deploy() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy")
-}
-
-async fn check(program: &str, file: &Path) -> String {
-    let process = Process::spawn(
-        binary(program),
-        &["--check-config", file.to_str().unwrap()],
-        &[],
-    )
-    .unwrap();
-    let status = process
-        .wait_exit(Duration::from_secs(30))
-        .await
-        .expect("it exits");
-    let output = process.output_so_far();
-    assert!(status.success(), "{} is invalid: {output}", file.display());
-    output
+#[tokio::test]
+async fn every_shipped_toml_passes_check_config() {
+    let aggregator = runnable_here(&read("deploy/aggregator.toml"));
+    let summary = check_config("greenlight-aggregator", "aggregator.toml", &aggregator, &[]).await;
+    assert!(summary.contains("deployment escashop"), "{summary}");
+    assert!(summary.contains("rollback hook"), "{summary}");
+    assert!(summary.contains("listen: 127.0.0.1:7070"), "{summary}");
+    for (color, listen) in [("blue", "127.0.0.1:7072"), ("green", "127.0.0.1:7073")] {
+        let name = format!("agent-{color}.toml");
+        let summary = check_config(
+            "greenlight-agent",
+            &name,
+            &read(&format!("deploy/{name}")),
+            &[],
+        )
+        .await;
+        assert!(
+            summary.contains(&format!("/health and /metrics on http://{listen}")),
+            "{name} should serve its /health on {listen}: {summary}"
+        );
+    }
 }
 
 #[tokio::test]
-async fn every_shipped_config_passes_check_config() {
-    let summary = check("greenlight-aggregator", &deploy().join("aggregator.toml")).await;
-    assert!(summary.contains("deployment escashop"), "{summary}");
-    assert!(summary.contains("rollback hook"), "{summary}");
-    for color in ["blue", "green"] {
-        check(
-            "greenlight-agent",
-            &deploy().join(format!("agent-{color}.toml")),
-        )
-        .await;
-    }
-
-    // The agent config embedded in the Kubernetes manifest.
-    let manifest =
-        std::fs::read_to_string(deploy().join("kubernetes/escashop-green.yaml")).unwrap();
-    let start = manifest.find("agent.toml: |").expect("the ConfigMap") + "agent.toml: |".len();
-    let embedded: String = manifest[start..]
-        .lines()
-        .skip(1)
-        .take_while(|line| line.starts_with("    "))
-        .map(|line| format!("{}\n", &line[4..]))
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("agent.toml");
-    std::fs::write(&file, embedded).unwrap();
-    check("greenlight-agent", &file).await;
-
-    // Files the compose file mounts.
-    let compose = std::fs::read_to_string(deploy().join("compose/docker-compose.yml")).unwrap();
-    for line in compose
-        .lines()
-        .filter(|line| line.trim_start().starts_with("- ../"))
+async fn every_kubernetes_configmap_passes_check_config() {
+    let mut checked = 0;
+    for file in yaml_files()
+        .into_iter()
+        .filter(|f| f.contains("kubernetes"))
     {
-        let relative = line
-            .trim_start()
-            .trim_start_matches("- ")
-            .split(':')
-            .next()
-            .unwrap();
-        let path = deploy().join("compose").join(relative);
-        assert!(
-            path.is_file(),
-            "compose mounts {} which does not exist",
-            path.display()
-        );
+        for (map, key, text) in configmap_files(&yaml(&file)) {
+            let summary = check_config(checker(&key), &key, &text, &[]).await;
+            assert!(summary.contains("OK"), "{file} ConfigMap {map}: {summary}");
+            checked += 1;
+        }
     }
+    assert_eq!(
+        checked, 3,
+        "the aggregator's and both colors' agent configs"
+    );
+}
+
+#[tokio::test]
+async fn every_compose_service_config_passes_check_config_with_its_environment() {
+    let mut checked = 0;
+    for service in compose() {
+        let command = service.command();
+        let program = command.first().map(String::as_str).unwrap_or("");
+        if !program.starts_with("greenlight-") {
+            continue;
+        }
+        let config = command
+            .iter()
+            .skip_while(|w| *w != "--config")
+            .nth(1)
+            .unwrap_or_else(|| panic!("service {}: no --config", service.name));
+        let (source, _) = service
+            .volumes()
+            .into_iter()
+            .find(|(_, target)| target == config)
+            .unwrap_or_else(|| panic!("service {}: nothing mounted at {config}", service.name));
+        let path = compose_source(&source).expect("a file of this repository");
+        let mut text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{COMPOSE} mounts {}: {e}", path.display()));
+        if program == "greenlight-aggregator" {
+            text = runnable_here(&text);
+        }
+        let env = service.environment();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        check_config(program, "service.toml", &text, &env).await;
+        checked += 1;
+    }
+    assert_eq!(checked, 3, "the aggregator and two agents in {COMPOSE}");
+
+    // And every file any service mounts from the repository exists.
+    for service in compose() {
+        for (source, _) in service.volumes() {
+            if let Some(path) = compose_source(&source) {
+                assert!(
+                    path.exists(),
+                    "{COMPOSE}: service {} mounts {} which does not exist",
+                    service.name,
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(deploy().join("postgres/setup.sql").is_file());
 }

@@ -13,6 +13,7 @@ mod bad_input;
 mod bake;
 mod demo;
 mod deploy_configs;
+mod deploy_kit;
 mod frozen_across_deadline;
 mod grpc_conventions;
 mod history_cli;

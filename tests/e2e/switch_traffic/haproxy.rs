@@ -208,7 +208,10 @@ fn shipped_config(dir: &Path, port: u16, blue: &str, green: &str) -> String {
             "/var/lib/greenlight/haproxy-server-state",
             state.display().to_string(),
         ),
-        ("    bind :80\n", format!("    bind 127.0.0.1:{port}\n")),
+        (
+            "    bind 0.0.0.0:80\n",
+            format!("    bind 127.0.0.1:{port}\n"),
+        ),
         (
             "server blue 127.0.0.1:5000 ",
             format!("server blue {blue} "),

@@ -132,7 +132,7 @@ fn write_configs(dir: &Path, port: u16, blue: &str, green: &str) {
         let mut text = std::fs::read_to_string(&path).expect("reading a shipped nginx config");
         let rewrites = [
             (
-                "listen 80 default_server;",
+                "listen 0.0.0.0:80 default_server;",
                 format!("listen 127.0.0.1:{port} default_server;"),
             ),
             ("server 127.0.0.1:5000;", format!("server {blue};")),
@@ -148,7 +148,7 @@ fn write_configs(dir: &Path, port: u16, blue: &str, green: &str) {
         assert_eq!(
             found,
             2,
-            "{} should have `listen 80 default_server;` and one upstream server on 5000 or 5001: update the test's rewrite",
+            "{} should have `listen 0.0.0.0:80 default_server;` and one upstream server on 5000 or 5001: update the test's rewrite",
             path.display()
         );
         std::fs::write(configs.join(format!("nginx.{color}.conf")), text)

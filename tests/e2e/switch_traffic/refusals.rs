@@ -1,7 +1,8 @@
 //! Acceptance: what switch-traffic refuses, it explains in a line that says
 //! what to fix, and traffic stays where it was: a wrong argument (exit 2), a
 //! missing admin socket, a broken nginx config, a target HAProxy sees DOWN,
-//! an epoch older than the last switch's (exit 1).
+//! an epoch older than the last switch's (exit 1). Where traffic is, it
+//! says only as read from the load balancer.
 
 use std::time::Duration;
 
@@ -127,6 +128,43 @@ async fn a_broken_nginx_config_leaves_nginx_on_the_old_color() {
         .expect_code(0, "the switch once the config is fixed");
     wait_color(&nginx, "green").await;
     assert_eq!(script.log_lines().len(), 1);
+}
+
+/// Where traffic goes is said only as read: a site file edited by hand is
+/// neither color, and the failed switch names no color it was "left on".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_of_neither_color_is_said_plainly_and_no_color_is_claimed() {
+    let bed = Bed::new();
+    let (_blue_backend, blue) = bed.backend("blue", "v3.0.0").await;
+    let (_green_backend, green) = bed.backend("green", "v3.1.0").await;
+    let nginx = Nginx::start(&blue, &green).await;
+    let script = nginx
+        .script(Script::new(bed.dir.path()))
+        .with("SWITCH_VERIFY_TIMEOUT", "1");
+    let mut site = std::fs::read_to_string(nginx.site()).unwrap();
+    site.push_str("\n# tuned by hand\n");
+    std::fs::write(nginx.site(), &site).unwrap();
+    let green_config = nginx.configs().join("nginx.green.conf");
+    let good = std::fs::read_to_string(&green_config).unwrap();
+    std::fs::write(&green_config, good.replace("proxy_pass ", "proxy_pas ")).unwrap();
+
+    let outcome = script.run(&["blue-to-green", "--force"]).await;
+    outcome
+        .expect_code(1, "a switch to a broken config")
+        .expect_said("Could not read which side nginx sends traffic to (the site file ")
+        .expect_said("is neither ")
+        .expect_said("nginx -t rejects")
+        .expect_said("could not read which side nginx sends traffic to after putting it back (");
+    assert!(
+        !outcome.output().contains("traffic left on") && !outcome.output().contains("now: unknown"),
+        "{}",
+        outcome.output()
+    );
+    assert_eq!(
+        std::fs::read_to_string(nginx.site()).unwrap(),
+        site,
+        "put back as it was"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
