@@ -244,6 +244,9 @@ impl Command {
 pub enum Until {
     /// The candidate is READY: cutover is allowed.
     Ready,
+    /// The cutover is confirmed: the bake runs (phase Baking) or has passed
+    /// (Verified). What a cutover script waits for before it says "done".
+    Baking,
     /// The bake passed: the phase is Verified.
     Verified,
     /// The deployment was rolled back (decision ROLLBACK or phase RolledBack).

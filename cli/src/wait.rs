@@ -20,6 +20,7 @@ use crate::target::Target;
 fn holds(until: Until, verdict: &Verdict) -> bool {
     match until {
         Until::Ready => verdict.decision() == Decision::Ready,
+        Until::Baking => matches!(verdict.phase(), Phase::Baking | Phase::Verified),
         Until::Verified => verdict.phase() == Phase::Verified,
         Until::RolledBack => {
             verdict.decision() == Decision::Rollback || verdict.phase() == Phase::RolledBack
@@ -162,5 +163,37 @@ impl Waiting<'_> {
                 _ = ticks.tick() => self.progress.tick(self.remaining()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_phase(phase: Phase, decision: Decision) -> Verdict {
+        let mut verdict = Verdict::default();
+        verdict.set_phase(phase);
+        verdict.set_decision(decision);
+        verdict
+    }
+
+    #[test]
+    fn baking_holds_from_the_confirmed_cutover_on_not_while_switching() {
+        // READY with the switch not yet confirmed is still phase Ready.
+        let switching = in_phase(Phase::Ready, Decision::Ready);
+        assert!(!holds(Until::Baking, &switching));
+        assert!(holds(Until::Ready, &switching));
+        assert!(holds(
+            Until::Baking,
+            &in_phase(Phase::Baking, Decision::Ready)
+        ));
+        assert!(holds(
+            Until::Baking,
+            &in_phase(Phase::Verified, Decision::Ready)
+        ));
+        assert!(!holds(
+            Until::Baking,
+            &in_phase(Phase::RolledBack, Decision::Rollback)
+        ));
     }
 }

@@ -9,5 +9,5 @@ mod compose;
 mod docker;
 pub mod kit;
 mod kubernetes;
-mod postgres_setup;
+pub mod postgres_setup;
 mod systemd;

@@ -184,27 +184,15 @@ fn agent_env(
     ])
 }
 
-/// The role and database the agents' `[checks.postgres]` expect.
-async fn escashop_database(postgres: &Postgres) -> String {
-    let (client, connection) = tokio_postgres::connect(
-        &format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            postgres.port()
-        ),
-        tokio_postgres::NoTls,
+/// The role and database the agents' `[checks.postgres]` expect, made by
+/// deploy/postgres/setup.sql as docs/deploy.md says; over TCP here, where
+/// the shipped configs use the Unix socket.
+fn escashop_database(postgres: &Postgres) -> String {
+    crate::deploy_kit::postgres_setup::psql_setup(postgres);
+    format!(
+        "postgres://greenlight@127.0.0.1:{}/escashop",
+        postgres.port()
     )
-    .await
-    .expect("connecting to the test's PostgreSQL");
-    tokio::spawn(connection);
-    client
-        .batch_execute("CREATE ROLE escashop LOGIN")
-        .await
-        .expect("creating the escashop role");
-    client
-        .batch_execute("CREATE DATABASE escashop OWNER escashop")
-        .await
-        .expect("creating the escashop database");
-    format!("postgres://escashop@127.0.0.1:{}/escashop", postgres.port())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,7 +203,7 @@ async fn the_using_it_section_works_as_written() {
 
     let redis = RedisServer::start().await.expect("Redis");
     let postgres = Postgres::start().await.expect("PostgreSQL");
-    let postgres_url = escashop_database(&postgres).await;
+    let postgres_url = escashop_database(&postgres);
     let bed = Bed::new();
     let (_blue_backend, blue) = bed.backend_with_load("blue", "v3.0.0", 20).await;
     let (_green_backend, green) = bed.backend_with_load("green", "v3.1.0", 20).await;

@@ -23,7 +23,8 @@ fn socket_dir(postgres: &Postgres) -> String {
     args[at + 1].clone()
 }
 
-fn psql_setup(postgres: &Postgres) {
+/// Runs deploy/postgres/setup.sql as the docs say, as user postgres.
+pub(crate) fn psql_setup(postgres: &Postgres) {
     let sql = deploy().join("postgres/setup.sql");
     let output = std::process::Command::new("psql")
         .args(["-X", "-h", "127.0.0.1", "-p", &postgres.port().to_string()])

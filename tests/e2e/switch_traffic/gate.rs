@@ -69,7 +69,8 @@ async fn a_cutover_waits_for_ready_and_a_rollback_waits_for_nobody() {
         .await
         .expect_code(0, "a cutover when READY")
         .expect_said("cutover: traffic goes to the candidate")
-        .expect_said("Traffic switched to Green");
+        .expect_said("Traffic switched to Green")
+        .expect_said("The aggregator confirmed the cutover: escashop is baking");
     assert_eq!(haproxy.live().await, "green");
     // Accepted means the aggregator starts the bake, not only the script.
     bed.verdict_where("the bake started", SETTLE, |verdict| {
