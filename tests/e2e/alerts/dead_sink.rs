@@ -1,7 +1,8 @@
 //! A sink that accepts connections and never answers delays no rollback:
 //! the rollback hook's start is measured with and without it (printed, not
 //! asserted), and what the dead sink could not take is logged and counted
-//! (`greenlight_alerts_dropped_total` on the aggregator's /metrics).
+//! (`greenlight_alerts_dropped_total` on the aggregator's /metrics, beside
+//! the hook's own `greenlight_hook_runs_total`).
 
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,6 +67,16 @@ async fn rollback_hook_delay(sinks: &str) -> (Duration, String, f64) {
             )
         })
         .sum();
+    // The hook that started is counted where an operator would look.
+    let runs = value(
+        &scrape,
+        "greenlight_hook_runs_total",
+        &[("action", "rollback")],
+    );
+    assert!(
+        runs.is_some_and(|runs| runs >= 1.0),
+        "greenlight_hook_runs_total{{action=\"rollback\"}} counts the rollback hook: {runs:?}"
+    );
     (delay, aggregator.output_so_far(), dropped)
 }
 
