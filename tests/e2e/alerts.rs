@@ -6,6 +6,6 @@
 mod alertmanager;
 mod dead_sink;
 mod email;
-mod receiver;
+pub mod receiver;
 mod story;
 mod webhook_slack;

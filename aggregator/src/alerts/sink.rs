@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::dedup::Dedup;
 use super::deliver::Deliverer;
@@ -17,12 +18,20 @@ use super::route::Route;
 use super::settings::{SinkSettings, SinkTarget};
 use crate::clock::Clock;
 
+/// An event in a sink's queue, with the span it was offered in (the
+/// dispatch of the step that raised it), so its delivery is in that trace.
+#[derive(Debug)]
+pub struct Queued {
+    event: AlertEvent,
+    offered_in: tracing::Span,
+}
+
 /// The dispatcher's end of one sink: routing, then `try_send` only.
 #[derive(Debug, Clone)]
 pub struct SinkHandle {
     name: String,
     route: Route,
-    queue: mpsc::Sender<AlertEvent>,
+    queue: mpsc::Sender<Queued>,
     /// Drops so far: logged at the 1st, 2nd, 4th, 8th... so that a dead
     /// sink under a flood does not flood the log too (the counter has all).
     dropped: Arc<AtomicU64>,
@@ -34,7 +43,11 @@ impl SinkHandle {
         if !self.route.wants(event) {
             return;
         }
-        let reason = match self.queue.try_send(event.clone()) {
+        let queued = Queued {
+            event: event.clone(),
+            offered_in: tracing::Span::current(),
+        };
+        let reason = match self.queue.try_send(queued) {
             Ok(()) => return,
             Err(mpsc::error::TrySendError::Full(_)) => "queue_full",
             Err(mpsc::error::TrySendError::Closed(_)) => "stopped",
@@ -63,7 +76,7 @@ impl Sink {
         settings: SinkSettings,
         deliverer: Deliverer,
         clock: Clock,
-    ) -> (Sink, SinkHandle, mpsc::Receiver<AlertEvent>) {
+    ) -> (Sink, SinkHandle, mpsc::Receiver<Queued>) {
         let (queue, receiver) = mpsc::channel(settings.queue);
         let handle = SinkHandle {
             name: settings.name.clone(),
@@ -83,7 +96,7 @@ impl Sink {
 
     /// Until the queue closes (the dispatcher stopped) and is empty, or
     /// `stop`: then what is queued gets one attempt each, no retries.
-    pub async fn run(mut self, mut queue: mpsc::Receiver<AlertEvent>, stop: CancellationToken) {
+    pub async fn run(mut self, mut queue: mpsc::Receiver<Queued>, stop: CancellationToken) {
         let reposting = matches!(self.settings.target, SinkTarget::Alertmanager { .. });
         let mut repost = tokio::time::interval(self.settings.repost);
         repost.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -92,17 +105,31 @@ impl Sink {
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => break,
-                event = queue.recv() => match event {
-                    Some(event) => self.handle(event, &stop).await,
+                queued = queue.recv() => match queued {
+                    Some(queued) => self.handle_traced(queued, &stop).await,
                     None => return,
                 },
                 _ = repost.tick(), if reposting && !self.firing.is_empty() => self.repost(&stop).await,
             }
         }
         queue.close();
-        while let Ok(event) = queue.try_recv() {
-            self.handle(event, &stop).await;
+        while let Ok(queued) = queue.try_recv() {
+            self.handle_traced(queued, &stop).await;
         }
+    }
+
+    /// `handle` inside `aggregator.alert`, a child of the dispatch that
+    /// offered the event: its de-duplication, every attempt and retry.
+    async fn handle_traced(&mut self, queued: Queued, stop: &CancellationToken) {
+        let Queued { event, offered_in } = queued;
+        let span = tracing::info_span!(
+            parent: &offered_in,
+            "aggregator.alert",
+            sink = %self.settings.name,
+            event = event.kind.name(),
+            key = %event.key,
+        );
+        self.handle(event, stop).instrument(span).await;
     }
 
     async fn handle(&mut self, event: AlertEvent, stop: &CancellationToken) {

@@ -21,7 +21,7 @@ fn settings(queue: usize, retries: u32, backoff: Duration) -> SinkSettings {
     }
 }
 
-fn sink(settings: SinkSettings) -> (Sink, SinkHandle, mpsc::Receiver<AlertEvent>) {
+fn sink(settings: SinkSettings) -> (Sink, SinkHandle, mpsc::Receiver<Queued>) {
     let context = EmailContext {
         contact: String::new(),
         rollback_eta: String::new(),
