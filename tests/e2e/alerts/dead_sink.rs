@@ -1,6 +1,7 @@
-//! A sink that accepts connections and never answers delays no rollback:
-//! the rollback hook's start is measured with and without it (printed, not
-//! asserted), and what the dead sink could not take is logged and counted
+//! A sink that accepts connections and never answers delays no rollback
+//! and no other sink: the rollback hook's start is measured with and
+//! without it (printed, not asserted), a live sink beside the dead one gets
+//! the rollback alert, and what the dead sink could not take is logged and counted
 //! (`greenlight_alerts_dropped_total` on the aggregator's /metrics, beside
 //! the hook's own `greenlight_hook_runs_total`).
 
@@ -10,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use greenlight_testbed::{eventually, free_port};
 use tokio::net::TcpListener;
 
+use super::receiver::Receiver;
 use super::story;
 use crate::bed::{Bed, SETTLE, path_str, set_switches};
 use crate::http_face::metrics::{scrape, value};
@@ -37,8 +39,9 @@ fn hooks(record: &Path) -> String {
 
 /// From the error spike to the rollback hook's start; the aggregator's
 /// log; and its /metrics' `greenlight_alerts_dropped_total` for the sink
-/// `dead`, queue_full and undeliverable.
-async fn rollback_hook_delay(sinks: &str) -> (Duration, String, f64) {
+/// `dead`, queue_full and undeliverable. With a `live` sink, waits until
+/// it got the rollback alert.
+async fn rollback_hook_delay(sinks: &str, live: Option<&Receiver>) -> (Duration, String, f64) {
     let bed = Bed::new();
     let record = bed.dir.path().join("rollback-started");
     let http_port = free_port();
@@ -55,6 +58,17 @@ async fn rollback_hook_delay(sinks: &str) -> (Duration, String, f64) {
     .await;
     let started = UNIX_EPOCH + Duration::from_secs_f64(started);
     let delay = started.duration_since(spiked).unwrap_or_default();
+    if let Some(live) = live {
+        eventually("the live sink's rollback alert", SETTLE, || async {
+            let bodies = live.bodies("/alerts");
+            bodies
+                .iter()
+                .any(|body| body["event"] == "rollback")
+                .then_some(())
+                .ok_or(format!("the live sink got {bodies:?}"))
+        })
+        .await;
+    }
     let metrics = format!("http://127.0.0.1:{http_port}/metrics");
     let scrape = scrape(&metrics).await.expect("the aggregator's /metrics");
     let dropped = ["queue_full", "undeliverable"]
@@ -82,14 +96,16 @@ async fn rollback_hook_delay(sinks: &str) -> (Duration, String, f64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sink_that_never_answers_delays_no_rollback() {
-    let (without, _, none) = rollback_hook_delay("").await;
+    let (without, _, none) = rollback_hook_delay("", None).await;
     assert_eq!(none, 0.0, "no sink, nothing dropped");
 
     let (dead, _listener) = dead_sink().await;
+    let live = Receiver::start().await;
     let sinks = format!(
-        "[[alerts.sink]]\nname = \"dead\"\nkind = \"webhook\"\nurl = \"{dead}\"\nqueue = 1\nretries = 5\ntimeout = \"30s\"\n"
+        "[[alerts.sink]]\nname = \"dead\"\nkind = \"webhook\"\nurl = \"{dead}\"\nqueue = 1\nretries = 5\ntimeout = \"30s\"\n[[alerts.sink]]\nname = \"live\"\nkind = \"webhook\"\nurl = \"{}/alerts\"\n",
+        live.url
     );
-    let (with, log, dropped) = rollback_hook_delay(&sinks).await;
+    let (with, log, dropped) = rollback_hook_delay(&sinks, Some(&live)).await;
     println!(
         "rollback hook started {:.3} s after the error spike without a sink, {:.3} s with a dead one",
         without.as_secs_f64(),
