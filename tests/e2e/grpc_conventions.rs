@@ -97,6 +97,12 @@ async fn a_health_watch_before_the_first_agent_waits_through_service_unknown_to_
         !seen.contains(&ServingStatus::ServiceUnknown),
         "SERVICE_UNKNOWN only before the service appears: {seen:?}"
     );
+    // Green is in its 2 s readiness window first: known, not fit yet.
+    assert_eq!(
+        seen.first(),
+        Some(&ServingStatus::NotServing),
+        "NOT_SERVING while green is tested, SERVING only once READY: {seen:?}"
+    );
     let verdict = bed
         .verdict_where("green READY", SETTLE, |v| {
             v.decision() == greenlight_proto::v1::Decision::Ready
