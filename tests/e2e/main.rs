@@ -11,6 +11,7 @@ mod alerts;
 mod auth;
 mod bad_input;
 mod bake;
+mod cli_edges;
 mod demo;
 mod deploy_configs;
 mod deploy_kit;
