@@ -102,7 +102,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The file may be right and this machine still unable to run a hook.
+    let unrunnable_hooks = config.unrunnable_hooks(file.map(PathBuf::as_path));
     if args.check_config.is_some() {
+        if !unrunnable_hooks.is_empty() {
+            for error in &unrunnable_hooks {
+                eprintln!("greenlight-aggregator: bad configuration: {error}");
+            }
+            return ExitCode::from(2);
+        }
         use std::io::Write;
         let _ = writeln!(std::io::stdout(), "config OK\n{}", config.summary());
         return ExitCode::SUCCESS;
@@ -133,6 +141,12 @@ fn main() -> ExitCode {
         let _in_runtime = runtime.enter();
         greenlight_telemetry::init("greenlight-aggregator")
     };
+    // Not refused at start: the program may be installed or mounted after,
+    // and until then every switch fails as a hook failure does (recorded,
+    // alerted, the deployment back to Ready). But said loudly, once.
+    for error in &unrunnable_hooks {
+        tracing::error!(%error, "a hook cannot run: every switch it makes will fail until it can");
+    }
     let code = runtime.block_on(serve(config, metrics));
     // The last batched spans go out on the runtime's threads.
     telemetry.shutdown();

@@ -3,12 +3,60 @@
 //! its hook pointed at this repository's deploy/switch-traffic, since
 //! /usr/local/bin/switch-traffic is not installed here), each Kubernetes
 //! ConfigMap's toml, and each compose service's mounted toml with that
-//! service's environment set.
+//! service's environment set. And the shipped aggregator config as it is,
+//! on a machine without the switch script installed, fails
+//! `--check-config` naming the script and how to install it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use greenlight_testbed::{Process, binary};
 
 use crate::deploy_kit::kit::{
-    COMPOSE, check_config, checker, compose, compose_source, configmap_files, deploy, read,
-    runnable_here, yaml, yaml_files,
+    COMPOSE, INSTALLED_HOOK, check_config, checker, compose, compose_source, configmap_files,
+    deploy, read, runnable_here, yaml, yaml_files,
 };
+
+#[tokio::test]
+async fn the_shipped_aggregator_config_fails_check_config_without_its_hook_installed() {
+    // Where the hook is expected and is not: the installed path itself on
+    // a machine without it, else a path that cannot exist.
+    let missing = if Path::new(INSTALLED_HOOK).exists() {
+        "/nonexistent/greenlight-e2e/switch-traffic"
+    } else {
+        INSTALLED_HOOK
+    };
+    let text = read("deploy/aggregator.toml").replace(INSTALLED_HOOK, missing);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aggregator.toml");
+    std::fs::write(&file, text).unwrap();
+    let process = Process::spawn(
+        binary("greenlight-aggregator"),
+        &["--check-config", file.to_str().unwrap()],
+        &[],
+    )
+    .unwrap();
+    let status = process
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .expect("--check-config exits");
+    let output = process.output_so_far();
+    assert_eq!(status.code(), Some(2), "not \"config OK\": {output}");
+    assert!(!output.contains("config OK"), "{output}");
+    for hook in ["cutover", "rollback"] {
+        assert!(
+            output.contains(&format!(
+                "key \"hooks.{hook}.command\": the {hook} hook cannot run: {missing} does not exist"
+            )),
+            "names the {hook} hook and {missing}: {output}"
+        );
+    }
+    assert!(
+        output.contains(&format!("install -m 0755 deploy/switch-traffic {missing}")),
+        "says how to install it: {output}"
+    );
+    assert!(output.contains("docs/deploy.md"), "{output}");
+}
 
 #[tokio::test]
 async fn every_shipped_toml_passes_check_config() {

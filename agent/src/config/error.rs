@@ -3,16 +3,23 @@
 
 use std::fmt;
 
+use greenlight_config_words::Position;
+
 /// A configuration that cannot be used. Displays as
-/// `agent.toml: key "checks.postgres.url": relative URL without a base`.
+/// `agent.toml line 9, column 1: key "checks.postgres.url": relative URL
+/// without a base`; a flag is named alone, as the source of its value
+/// (`--color: must be "blue" or "green", not "teal"`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct ConfigError {
     /// Where the offending value came from: a file path, an environment
-    /// variable, a flag. `None` for settings built in code or defaults.
+    /// variable, a flag (with its dashes: `--color`). `None` for settings
+    /// built in code or defaults.
     pub origin: Option<String>,
     /// The dotted key, e.g. `checks.traffic.window`; `None` when the problem
     /// is not one key's (a file that does not parse).
     pub key: Option<String>,
+    /// Where in the file, when the file is the origin and the place is known.
+    pub position: Option<Position>,
     /// Why the value was refused.
     pub reason: String,
 }
@@ -22,6 +29,7 @@ impl ConfigError {
         ConfigError {
             origin: None,
             key: Some(key.into()),
+            position: None,
             reason: reason.into(),
         }
     }
@@ -30,6 +38,7 @@ impl ConfigError {
         ConfigError {
             origin: None,
             key: None,
+            position: None,
             reason: reason.into(),
         }
     }
@@ -45,9 +54,18 @@ impl ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(origin) = &self.origin {
-            write!(f, "{origin}: ")?;
+            write!(f, "{origin}")?;
+            if let Some(position) = self.position {
+                write!(f, " {position}")?;
+            }
+            f.write_str(": ")?;
         }
-        if let Some(key) = &self.key {
+        // A flag sets one key; naming the key too would blame the file's.
+        let from_flag = self
+            .origin
+            .as_deref()
+            .is_some_and(|origin| origin.starts_with("--"));
+        if let Some(key) = self.key.as_ref().filter(|_| !from_flag) {
             write!(f, "key \"{key}\": ")?;
         }
         f.write_str(&self.reason)
@@ -69,6 +87,20 @@ mod tests {
         assert_eq!(
             ConfigError::whole("no check is enabled").to_string(),
             "no check is enabled"
+        );
+        let error = ConfigError::key("color", "must be \"blue\" or \"green\", not \"teal\"")
+            .with_origin(Some("--color".into()));
+        assert_eq!(
+            error.to_string(),
+            "--color: must be \"blue\" or \"green\", not \"teal\""
+        );
+        let error = ConfigError {
+            position: Some(Position { line: 3, column: 1 }),
+            ..ConfigError::key("intervall", "unknown key").with_origin(Some("agent.toml".into()))
+        };
+        assert_eq!(
+            error.to_string(),
+            "agent.toml line 3, column 1: key \"intervall\": unknown key"
         );
     }
 }

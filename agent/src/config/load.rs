@@ -5,13 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use figment::error::Kind;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
 use super::{AgentConfig, AgentSettings, ConfigError};
+use greenlight_config_words::{Position, locate, reason};
 
 /// Prefix of the environment variables the agent reads.
 pub const ENV_PREFIX: &str = "GREENLIGHT_";
@@ -52,6 +52,7 @@ impl AgentConfig {
     /// The configuration `text` says, alone: no file, no environment, no
     /// flags. The same loader as [`AgentConfig::load`] (the fuzzer's way in).
     pub fn from_toml(text: &str) -> Result<AgentConfig, ConfigError> {
+        check_syntax(text)?;
         load_from(Figment::from(Toml::string(text)), None, ENV_PREFIX)
     }
 }
@@ -64,13 +65,14 @@ pub(crate) fn load_with_env(
     overrides: &Overrides,
 ) -> Result<AgentConfig, ConfigError> {
     let mut figment = Figment::new();
+    let mut text = None;
     if let Some(path) = file {
-        if !path.is_file() {
-            return Err(ConfigError::whole(format!(
-                "{}: no such configuration file",
-                path.display()
-            )));
-        }
+        let shown = Some(path.display().to_string());
+        let read = read_file(path).map_err(|error| error.with_origin(shown.clone()))?;
+        check_syntax(&read).map_err(|error| error.with_origin(shown))?;
+        text = Some(read);
+        // Read again by figment, which then knows the file as every
+        // value's source.
         figment = figment.merge(Toml::file_exact(path));
     }
     let figment = figment
@@ -84,7 +86,36 @@ pub(crate) fn load_with_env(
                 .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("aggregator_")),
         )
         .merge(overrides.clone());
-    load_from(figment, file, env_prefix)
+    load_from(figment, file.zip(text.as_deref()), env_prefix)
+}
+
+/// The file's text, or why there is none.
+fn read_file(path: &Path) -> Result<String, ConfigError> {
+    if path.is_dir() {
+        return Err(ConfigError::whole(
+            "is a directory; give the path of a TOML config file",
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|error| {
+        ConfigError::whole(match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                "does not exist; give the path of a TOML config file".to_string()
+            }
+            _ => format!("cannot be read: {error}"),
+        })
+    })
+}
+
+/// TOML's own syntax, checked before figment reads it: figment's error
+/// would have no key, and its position only inside a drawing.
+fn check_syntax(text: &str) -> Result<(), ConfigError> {
+    let Err(error) = Toml::from_str::<Dict>(text) else {
+        return Ok(());
+    };
+    Err(ConfigError {
+        position: error.span().map(|span| Position::in_text(text, span.start)),
+        ..ConfigError::whole(format!("not valid TOML: {}", error.message().trim_end()))
+    })
 }
 
 /// The one loader: extracts the settings `figment` holds, validates them,
@@ -92,13 +123,14 @@ pub(crate) fn load_with_env(
 /// under `env_prefix`, a flag).
 fn load_from(
     figment: Figment,
-    file: Option<&Path>,
+    file: Option<(&Path, &str)>,
     env_prefix: &str,
 ) -> Result<AgentConfig, ConfigError> {
-    let file_name = file.map(|path| path.display().to_string());
+    let file_name = file.map(|(path, _)| path.display().to_string());
     let origins = Origins {
         figment: &figment,
-        file: file.map(Path::to_path_buf),
+        file: file.map(|(path, _)| path.to_path_buf()),
+        text: file.map(|(_, text)| text),
         file_name,
         env_prefix,
     };
@@ -106,7 +138,7 @@ fn load_from(
     settings.validate().map_err(|err| {
         let origin = err.key.as_deref().and_then(|key| origins.of_key(key));
         let origin = origin.or_else(|| origins.file_name.clone());
-        err.with_origin(origin)
+        origins.place(err.with_origin(origin))
     })
 }
 
@@ -114,12 +146,25 @@ fn load_from(
 struct Origins<'a> {
     figment: &'a Figment,
     file: Option<PathBuf>,
+    /// The file's text, to find the line a key is on.
+    text: Option<&'a str>,
     /// The path as the user wrote it (figment would show it canonicalized).
     file_name: Option<String>,
     env_prefix: &'a str,
 }
 
 impl Origins<'_> {
+    /// `error` with the line of its key, when the key's value is the file's.
+    fn place(&self, mut error: ConfigError) -> ConfigError {
+        if error.position.is_none() && error.origin.is_some() && error.origin == self.file_name {
+            error.position = self
+                .text
+                .zip(error.key.as_deref())
+                .and_then(|(text, key)| locate(text, key));
+        }
+        error
+    }
+
     /// Where the value of `key` came from; `None` for a default.
     fn of_key(&self, key: &str) -> Option<String> {
         let metadata = self.figment.find_metadata(key)?;
@@ -143,7 +188,8 @@ impl Origins<'_> {
             return Some(format!("environment variable {variable}"));
         }
         if metadata.name == FLAGS_SOURCE {
-            return Some(format!("flag --{}", key.replace('_', "-")));
+            // Named alone: the key is the file's, which did not say it.
+            return Some(format!("--{}", key.replace('_', "-")));
         }
         None
     }
@@ -151,34 +197,24 @@ impl Origins<'_> {
     /// Turns figment's deserialization error into ours, with origin and key.
     fn explain(&self, error: figment::Error) -> ConfigError {
         let mut path = error.path.clone();
-        let reason = match &error.kind {
-            Kind::UnknownField(name, expected) => {
-                push_once(&mut path, name);
-                format!("unknown key; expected one of: {}", expected.join(", "))
-            }
-            Kind::MissingField(name) => {
-                push_once(&mut path, name);
-                "required but missing".to_string()
-            }
-            Kind::InvalidType(actual, expected) => {
-                format!("expected {expected}, found {actual}")
-            }
-            Kind::InvalidValue(actual, expected) => {
-                format!("expected {expected}, found {actual}")
-            }
-            other => other.to_string(),
-        };
+        // Figment may leave the offending field out of the path of these.
+        match &error.kind {
+            figment::error::Kind::UnknownField(name, _) => push_once(&mut path, name),
+            figment::error::Kind::MissingField(name) => push_once(&mut path, name),
+            _ => {}
+        }
         let key = (!path.is_empty()).then(|| path.join("."));
         let origin = error
             .metadata
             .as_ref()
             .and_then(|metadata| self.describe(metadata, key.as_deref().unwrap_or("")))
             .or_else(|| self.file_name.clone());
-        ConfigError {
+        self.place(ConfigError {
             origin,
             key,
-            reason,
-        }
+            position: None,
+            reason: reason(&error.kind, &path),
+        })
     }
 }
 

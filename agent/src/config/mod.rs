@@ -2,6 +2,8 @@
 //! is read from ([`AgentConfig::load`]: TOML file, `GREENLIGHT_` environment
 //! variables, flags), and the checked result ([`AgentConfig`]), which only
 //! [`AgentSettings::validate`] can make: an invalid configuration cannot exist.
+//! A refusal names where the value came from (the file and the line it is
+//! on, the environment variable, the flag), the key and the reason.
 
 mod check_settings;
 mod error;
@@ -21,6 +23,7 @@ use greenlight_proto::v1::Color;
 use url::Url;
 
 pub use error::ConfigError;
+pub use greenlight_config_words::Position;
 pub use load::{ENV_PREFIX, Overrides};
 pub use settings::{
     AgentSettings, ChecksSettings, DEFAULT_AGGREGATOR, HttpOptions, HttpSettings, PostgresSettings,
@@ -29,6 +32,8 @@ pub use settings::{
 pub(crate) use stream_tls::AggregatorTls;
 #[cfg(test)]
 mod check_tests;
+#[cfg(test)]
+mod load_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

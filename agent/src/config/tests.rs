@@ -336,7 +336,7 @@ mod loading {
         assert_eq!(
             error.to_string(),
             format!(
-                "{}: key \"checks.postgres.url\": relative URL without a base",
+                "{} line 14, column 1: key \"checks.postgres.url\": relative URL without a base",
                 file.path().display()
             )
         );
@@ -376,7 +376,7 @@ mod loading {
             ..Overrides::default()
         };
         let error = load_with_env(Some(file.path()), prefix, &overrides).unwrap_err();
-        assert_eq!(error.origin.as_deref(), Some("flag --color"));
+        assert_eq!(error.origin.as_deref(), Some("--color"));
     }
 
     #[test]
@@ -405,6 +405,10 @@ mod loading {
             &Overrides::default(),
         )
         .unwrap_err();
-        assert!(error.to_string().contains("no such configuration file"));
+        assert!(
+            error
+                .to_string()
+                .contains("does not exist; give the path of a TOML config file")
+        );
     }
 }

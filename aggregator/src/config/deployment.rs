@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use greenlight_proto::names::parse_color;
+use humantime_serde::re::humantime::format_duration;
 use serde::Deserialize;
 
 use super::ConfigError;
@@ -14,6 +15,10 @@ use crate::traffic_source::{RawTrafficSource, TrafficSource};
 
 /// The longest duration a rule may wait for or measure over.
 const MAX_RULE_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The shortest readiness window: shorter, one healthy report would make
+/// the candidate READY, and the gate would judge nothing.
+const MIN_READY_AFTER: Duration = Duration::from_secs(1);
 
 /// One `[defaults]` or `[deployments.<name>]` section as written; what is
 /// left out is inherited.
@@ -135,6 +140,17 @@ impl RawDeployment {
             }
         }
         if let Some(ready_after) = self.ready_after {
+            if ready_after < MIN_READY_AFTER {
+                return Err(fail(
+                    "ready_after",
+                    format!(
+                        "{} is too short: the candidate must stay healthy for at least {} \
+                         before it is READY (the default is 30s)",
+                        format_duration(ready_after),
+                        format_duration(MIN_READY_AFTER)
+                    ),
+                ));
+            }
             settings.ready_after = ready_after;
         }
         if let Some(intervals) = self.stale_after_intervals {

@@ -13,6 +13,7 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
 use super::{AggregatorConfig, ConfigError, Origin, RawConfig};
+use greenlight_config_words::{Position, locate, reason};
 
 /// Prefix of the environment variables the aggregator reads.
 pub const ENV_PREFIX: &str = "GREENLIGHT_AGGREGATOR_";
@@ -56,6 +57,7 @@ impl AggregatorConfig {
     /// flags. The same loader as [`AggregatorConfig::load`] (the fuzzer's
     /// way in).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        check_syntax(text).map_err(|error| error.with_origin(None))?;
         load_from(Figment::from(Toml::string(text)), None, ENV_PREFIX)
     }
 }
@@ -68,14 +70,13 @@ pub(super) fn load_with_env(
     overrides: Overrides,
 ) -> Result<AggregatorConfig, ConfigError> {
     let mut figment = Figment::new();
+    let mut text = None;
     if let Some(path) = file {
-        if !path.is_file() {
-            return Err(ConfigError {
-                origin: Some(Origin::File(path.to_path_buf())),
-                key: None,
-                reason: "no such file (give the path of a TOML config)".into(),
-            });
-        }
+        let read = read_file(path)?;
+        check_syntax(&read).map_err(|error| error.with_origin(Some(Origin::File(path.into()))))?;
+        text = Some(read);
+        // Read again by figment, which then knows the file as every
+        // value's source.
         figment = figment.merge(Toml::file_exact(path));
     }
     // GREENLIGHT_AGGREGATOR_CONFIG names the file (the --config flag's
@@ -83,7 +84,40 @@ pub(super) fn load_with_env(
     let figment = figment
         .merge(Env::prefixed(env_prefix).split("__").ignore(&["config"]))
         .merge(overrides);
-    load_from(figment, file, env_prefix)
+    load_from(figment, file.zip(text.as_deref()), env_prefix)
+}
+
+/// The file's text, or why there is none.
+fn read_file(path: &Path) -> Result<String, ConfigError> {
+    if path.is_dir() {
+        return Err(ConfigError::file(
+            path,
+            "is a directory; give the path of a TOML config file",
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|error| {
+        let reason = match error.kind() {
+            std::io::ErrorKind::NotFound => {
+                "does not exist; give the path of a TOML config file".to_string()
+            }
+            _ => format!("cannot be read: {error}"),
+        };
+        ConfigError::file(path, reason)
+    })
+}
+
+/// TOML's own syntax, checked before figment reads it: figment's error
+/// would have no key, and its position only inside a drawing.
+fn check_syntax(text: &str) -> Result<(), ConfigError> {
+    let Err(error) = Toml::from_str::<Dict>(text) else {
+        return Ok(());
+    };
+    Err(ConfigError {
+        origin: None,
+        key: None,
+        position: error.span().map(|span| Position::in_text(text, span.start)),
+        reason: format!("not valid TOML: {}", error.message().trim_end()),
+    })
 }
 
 /// The one loader: extracts the settings `figment` holds, validates them,
@@ -91,18 +125,19 @@ pub(super) fn load_with_env(
 /// under `env_prefix`, a flag).
 fn load_from(
     figment: Figment,
-    file: Option<&Path>,
+    file: Option<(&Path, &str)>,
     env_prefix: &str,
 ) -> Result<AggregatorConfig, ConfigError> {
     let origins = Origins {
         figment: &figment,
-        file,
+        file: file.map(|(path, _)| path),
+        text: file.map(|(_, text)| text),
         env_prefix,
     };
     let raw: RawConfig = figment.extract().map_err(|error| origins.explain(error))?;
     raw.validate().map_err(|error| {
         let origin = error.key.as_deref().and_then(|key| origins.of_key(key));
-        error.with_origin(origin.or_else(|| origins.file()))
+        origins.place(error.with_origin(origin.or_else(|| origins.file())))
     })
 }
 
@@ -111,12 +146,25 @@ struct Origins<'a> {
     figment: &'a Figment,
     /// The path as given (figment would show it canonicalized).
     file: Option<&'a Path>,
+    /// The file's text, to find the line a key is on.
+    text: Option<&'a str>,
     env_prefix: &'a str,
 }
 
 impl Origins<'_> {
     fn file(&self) -> Option<Origin> {
         self.file.map(|path| Origin::File(path.to_path_buf()))
+    }
+
+    /// `error` with the line of its key, when the key's value is the file's.
+    fn place(&self, mut error: ConfigError) -> ConfigError {
+        if error.position.is_none() && error.origin.is_some() && error.origin == self.file() {
+            error.position = self
+                .text
+                .zip(error.key.as_deref())
+                .and_then(|(text, key)| locate(text, key));
+        }
+        error
     }
 
     /// Where the value of `key` came from; `None` for a default.
@@ -140,7 +188,8 @@ impl Origins<'_> {
         }
         if metadata.name == FLAGS_SOURCE {
             // The flags are `--listen` and `--redis-url`, spelled as the keys
-            // they set (`listen`, `redis.url`).
+            // they set (`listen`, `redis.url`). The error then names the
+            // flag alone: the key is the file's, which did not say it.
             return Some(Origin::Flag(format!("--{}", key.replace(['.', '_'], "-"))));
         }
         None
@@ -164,11 +213,12 @@ impl Origins<'_> {
             .as_ref()
             .and_then(|metadata| self.describe(metadata, key.as_deref().unwrap_or("")))
             .or_else(|| self.file());
-        ConfigError {
+        self.place(ConfigError {
             origin,
             key,
-            reason: error.kind.to_string(),
-        }
+            position: None,
+            reason: reason(&error.kind, &path),
+        })
     }
 }
 

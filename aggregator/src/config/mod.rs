@@ -8,6 +8,8 @@
 //! - `load`: the file, the environment and the flags merged (figment), and
 //!   which of them a bad value came from.
 //! - `error`: [`ConfigError`] and its [`Origin`].
+//! - where and why in words (the line and column, figment's kinds without
+//!   backticks): the `greenlight-config-words` crate, shared with the agent.
 //! - `redis`: `[redis]`, the URL parsed once ([`RedisSettings`]).
 //! - `deployment`: `[defaults]`, `[deployments.<name>]` and each
 //!   deployment's `traffic_source`.
@@ -50,6 +52,7 @@ use crate::alerts::AlertSettings;
 use crate::engine::{DeploymentSettings, validate_deployment_name};
 use crate::hooks::HookSettings;
 use crate::traffic_source::TrafficSource;
+pub use greenlight_config_words::Position;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 
@@ -143,10 +146,13 @@ impl RawConfig {
     /// Every section checked; an error names its key (the loader adds where
     /// the value came from).
     fn validate(self) -> Result<AggregatorConfig, ConfigError> {
-        let listen: SocketAddr = self.listen.parse().map_err(|_| {
+        let listen: SocketAddr = self.listen.parse().map_err(|error| {
             ConfigError::key(
                 "listen",
-                format!("{:?} is not an address like 127.0.0.1:7070", self.listen),
+                format!(
+                    "{:?} is not an address like 127.0.0.1:7070 ({error})",
+                    self.listen
+                ),
             )
         })?;
         if self.tick.is_zero() || self.tick > Duration::from_secs(5) {

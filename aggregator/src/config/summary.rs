@@ -1,7 +1,10 @@
 //! What a configuration means, in words: `--check-config` prints it, so an
 //! operator sees the defaults filled in and every deployment's rules.
 
+use std::time::Duration;
+
 use greenlight_proto::names::color_name;
+use humantime_serde::re::humantime::format_duration;
 
 use super::AggregatorConfig;
 use crate::engine::DeploymentSettings;
@@ -23,9 +26,9 @@ impl AggregatorConfig {
         });
         lines.push(match &self.redis {
             Some(redis) => format!(
-                "redis: {} (verdict TTL {:?}, history capped at {}{})",
+                "redis: {} (verdict TTL {}, history capped at {}{})",
                 redis.shown_url(),
-                redis.verdict_ttl,
+                shown(redis.verdict_ttl),
                 redis.history_max_len,
                 match &redis.ca {
                     Some(ca) => format!(", server certificate checked against {}", ca.display()),
@@ -57,8 +60,10 @@ impl AggregatorConfig {
         ] {
             lines.push(match hook {
                 Some(hook) => format!(
-                    "{action} hook: {:?} (timeout {:?}, {} retries)",
-                    hook.argv, hook.timeout, hook.retries
+                    "{action} hook: {:?} (timeout {}, {} retries)",
+                    hook.argv,
+                    shown(hook.timeout),
+                    hook.retries
                 ),
                 None => format!("{action} hook: none (switch traffic yourself)"),
             });
@@ -66,8 +71,10 @@ impl AggregatorConfig {
         lines.extend(self.alerts.describe());
         let limits = &self.limits;
         lines.push(format!(
-            "limits: {} agent streams, {} watch streams, shutdown grace {:?}",
-            limits.max_agent_streams, limits.max_watch_streams, limits.shutdown_grace
+            "limits: {} agent streams, {} watch streams, shutdown grace {}",
+            limits.max_agent_streams,
+            limits.max_watch_streams,
+            shown(limits.shutdown_grace)
         ));
         lines.join("\n")
     }
@@ -75,19 +82,19 @@ impl AggregatorConfig {
 
 fn describe(settings: &DeploymentSettings) -> String {
     format!(
-        "live {}, ready after {:?}, bake for {:?}, auto_cutover {}, dry_run {}, \
-         rollback on: health failing > {:?}, error ratio > {} or mean latency > {:?} \
-         over {:?} (min {} requests), postgres lost in {} reports, baseline {}; \
-         clock skew warned above {:?}, switches {}, traffic drift alerted after {:?}",
+        "live {}, ready after {}, bake for {}, auto_cutover {}, dry_run {}, \
+         rollback on: health failing > {}, error ratio > {} or mean latency > {} \
+         over {} (min {} requests), postgres lost in {} reports, baseline {}; \
+         clock skew warned above {}, switches {}, traffic drift alerted after {}",
         color_name(settings.live),
-        settings.ready_after,
-        settings.bake_for,
+        shown(settings.ready_after),
+        shown(settings.bake_for),
         settings.auto_cutover,
         settings.dry_run,
-        settings.health_failure_for,
+        shown(settings.health_failure_for),
         settings.max_error_ratio,
-        settings.max_mean_latency,
-        settings.traffic_window,
+        shown(settings.max_mean_latency),
+        shown(settings.traffic_window),
         settings.min_requests,
         settings.database_lost_samples,
         if settings.baseline.enabled {
@@ -95,13 +102,13 @@ fn describe(settings: &DeploymentSettings) -> String {
         } else {
             "off"
         },
-        settings.max_clock_skew,
+        shown(settings.max_clock_skew),
         if settings.confirm_switch {
             "confirmed by the hooks"
         } else {
             "taken as done (no hooks)"
         },
-        settings.traffic_drift_after,
+        shown(settings.traffic_drift_after),
     )
 }
 
@@ -114,19 +121,24 @@ fn source_words(source: &TrafficSource) -> String {
             green_server,
         } => format!(
             "HAProxy {socket}, backend {backend} (blue {blue_server}, green {green_server}), \
-             read every {:?}",
-            source.poll
+             read every {}",
+            shown(source.poll)
         ),
         TrafficSourceKind::Nginx {
             site,
             blue_config,
             green_config,
         } => format!(
-            "nginx site {} (blue {}, green {}), read every {:?}",
+            "nginx site {} (blue {}, green {}), read every {}",
             site.display(),
             blue_config.display(),
             green_config.display(),
-            source.poll
+            shown(source.poll)
         ),
     }
+}
+
+/// `30s`, `1m 30s`: as durations are written in the file.
+pub(super) fn shown(duration: Duration) -> String {
+    format_duration(duration).to_string()
 }

@@ -108,10 +108,10 @@ impl TlsSettings {
             ),
         };
         format!(
-            "{} ({}); {clients}; files looked at every {:?} and on SIGHUP",
+            "{} ({}); {clients}; files looked at every {} and on SIGHUP",
             self.files.cert.display(),
             self.loaded.shown,
-            self.poll
+            super::summary::shown(self.poll)
         )
     }
 }

@@ -66,7 +66,7 @@ fn limits_must_be_above_zero() {
         (
             "[limits]\nmax_streams = 10",
             "limits.max_streams",
-            "unknown field",
+            "unknown key",
         ),
     ] {
         let error = refused(text);

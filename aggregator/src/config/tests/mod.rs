@@ -1,6 +1,7 @@
 //! The config as a user writes it: files on disk, the environment, flags.
 
 mod auth;
+mod file_errors;
 mod limits;
 mod origins;
 mod rules;
@@ -117,7 +118,7 @@ fn a_missing_file_is_an_error() {
     let path = Path::new("/nonexistent/agg.toml");
     let error = AggregatorConfig::load(Some(path), Overrides::default()).unwrap_err();
     assert_eq!(error.origin, Some(Origin::File(path.to_path_buf())));
-    assert!(error.reason.contains("no such file"));
+    assert!(error.reason.contains("does not exist"), "{error}");
 }
 
 #[test]

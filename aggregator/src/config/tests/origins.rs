@@ -21,7 +21,7 @@ fn a_bad_value_in_the_file_names_the_file() {
     assert_eq!(
         error.to_string(),
         format!(
-            "{}: key \"limits.max_watch_streams\": must be at least 1 (the default is 1000)",
+            "{} line 2, column 1: key \"limits.max_watch_streams\": must be at least 1 (the default is 1000)",
             path.display()
         )
     );
@@ -73,12 +73,21 @@ fn a_bad_flag_names_the_flag() {
     assert_eq!(error.origin, Some(Origin::Flag("--listen".into())));
     assert_eq!(error.key.as_deref(), Some("listen"));
     assert!(error.reason.contains("not an address"), "{error}");
+    // The flag alone is the source: not the file's key `listen`.
+    assert!(
+        error
+            .to_string()
+            .starts_with("--listen: \"nowhere\" is not an address like 127.0.0.1:7070 ("),
+        "{error}"
+    );
+    assert_eq!(error.position, None);
 
     let error =
         load_with_env(Some(&file), NO_ENV, flags(None, Some("redis://:pw@host:x"))).unwrap_err();
     assert_eq!(error.origin, Some(Origin::Flag("--redis-url".into())));
     assert_eq!(error.key.as_deref(), Some("redis.url"));
     assert!(!error.to_string().contains("pw@"), "{error}");
+    assert!(error.to_string().starts_with("--redis-url: "), "{error}");
 
     // Good flags win over the file.
     let config = load_with_env(

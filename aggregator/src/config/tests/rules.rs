@@ -94,7 +94,7 @@ fn switches_are_confirmed_exactly_when_a_hook_carries_them_out() {
 fn confirm_switch_is_not_a_key() {
     let error = refused("[defaults]\nconfirm_switch = true");
     assert_eq!(error.key.as_deref(), Some("defaults.confirm_switch"));
-    assert!(error.reason.contains("unknown field"), "{error}");
+    assert!(error.reason.contains("unknown key"), "{error}");
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn bad_tls_settings_name_their_key() {
         (
             tls_section(&cert, &key, "client_auth = \"sometimes\""),
             "tls.client_auth",
-            "unknown variant",
+            "\"sometimes\" is not one of \"required\", \"optional\"",
         ),
         (
             tls_section(

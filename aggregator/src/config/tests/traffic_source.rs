@@ -77,12 +77,12 @@ fn traffic_source_errors_name_the_full_key() {
         (
             format!("{haproxy}socket = \"s\"\nbackend = \"b\"\nsite = \"x\"\n"),
             "deployments.escashop.traffic_source.site",
-            "unknown field",
+            "unknown key",
         ),
         (
             "[deployments.escashop.traffic_source]\nkind = \"traefik\"\n".to_string(),
             "deployments.escashop.traffic_source.kind",
-            "unknown variant: found `traefik`",
+            "\"traefik\" is not one of \"haproxy\", \"nginx\"",
         ),
         (
             "[defaults.traffic_source]\nkind = \"haproxy\"\nsocket = \"s\"\nbackend = \"b\"\n"
