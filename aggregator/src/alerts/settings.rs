@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use greenlight_retry::{RetryPolicy, RetryPolicyError};
+use humantime_serde::re::humantime::format_duration;
 
 use super::email::EmailContext;
 use super::route::Route;
@@ -59,16 +60,16 @@ impl AlertSettings {
                 };
                 let words = |names: Option<Vec<String>>| names.map_or("all".to_string(), |n| n.join(", "));
                 format!(
-                    "alert sink {} ({} {target}): events {}, deployments {}, queue {}, {} retries from {:?}, timeout {:?}, repeats held back for {:?}",
+                    "alert sink {} ({} {target}): events {}, deployments {}, queue {}, {} retries from {}, timeout {}, repeats held back for {}",
                     sink.name,
                     sink.target.kind(),
                     words(sink.route.events.as_ref().map(|k| k.iter().map(|k| k.name().to_string()).collect())),
                     words(sink.route.deployments.as_ref().map(|d| d.iter().cloned().collect())),
                     sink.queue,
                     sink.retries,
-                    sink.backoff,
-                    sink.timeout,
-                    sink.dedup_window,
+                    format_duration(sink.backoff),
+                    format_duration(sink.timeout),
+                    format_duration(sink.dedup_window),
                 )
             })
             .collect()
