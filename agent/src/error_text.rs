@@ -12,22 +12,16 @@ pub(crate) fn timed_out(after: Duration) -> String {
 }
 
 /// Describes `error` by the most telling cause in its chain: a well-known I/O
-/// failure in plain words, otherwise the whole chain joined by `": "`.
+/// failure in plain words, otherwise the whole chain, each layer said once.
 pub(crate) fn describe(error: &(dyn Error + 'static)) -> String {
-    let mut messages: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(cause) = current {
         if let Some(words) = cause.downcast_ref::<io::Error>().and_then(io_words) {
             return words.to_string();
         }
-        let message = cause.to_string();
-        // Layers often repeat their source's text; keep each once.
-        if !messages.iter().any(|seen| seen.contains(&message)) {
-            messages.push(message);
-        }
         current = cause.source();
     }
-    messages.join(": ")
+    greenlight_proto::error_chain::error_chain(error)
 }
 
 fn io_words(error: &io::Error) -> Option<&'static str> {
@@ -56,6 +50,36 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("error connecting to server")]
     struct Wrapper(#[source] io::Error);
+
+    /// A layer with its own words over an I/O error.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{0}")]
+    struct Layer(&'static str, #[source] io::Error);
+
+    #[test]
+    fn a_chain_that_repeats_itself_is_said_once() {
+        // io::Error hides its payload's own source, so each layer is one
+        // `Layer` over one io::Error, as client libraries nest them.
+        let error = Layer(
+            "transport error",
+            io::Error::other(Layer(
+                "tcp connect error",
+                io::Error::other("tcp connect error: handshake refused"),
+            )),
+        );
+        assert_eq!(
+            describe(&error),
+            "transport error: tcp connect error: handshake refused"
+        );
+        let error = Layer(
+            "tcp connect error",
+            io::Error::other(Layer(
+                "tcp connect error",
+                io::Error::other("handshake refused"),
+            )),
+        );
+        assert_eq!(describe(&error), "tcp connect error: handshake refused");
+    }
 
     #[test]
     fn finds_the_io_cause() {

@@ -15,7 +15,7 @@
 //! - `history`: the whole audit trail, paged.
 //! - `wait`: waiting for a condition, across aggregator restarts;
 //!   `progress`: what it shows meanwhile.
-//! - `render`, `sides`: verdicts for people and as JSON.
+//! - `render`: verdicts for people (where traffic is: `greenlight_proto::sides`) and as JSON.
 //! - `manual`: shell completions and the man page.
 
 mod args;
@@ -30,7 +30,6 @@ mod operator;
 mod output;
 mod progress;
 mod render;
-mod sides;
 mod target;
 mod transport_error;
 mod wait;

@@ -20,14 +20,8 @@ pub fn tls_hint(detail: &str) -> Option<&'static str> {
     }
 }
 
-/// Transport errors hide the useful part ("connection refused") in their sources.
+/// Transport errors hide the useful part ("connection refused") in their
+/// sources: the whole chain, each layer said once.
 pub fn source_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+    greenlight_proto::error_chain::error_chain(error)
 }

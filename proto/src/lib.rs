@@ -5,17 +5,23 @@
 //! - `v1`: the generated messages, clients and servers (from `proto/greenlight/v1`).
 //! - [`names`]: the words used on the wire and in JSON for colors, decisions, phases.
 //! - [`json`]: [`json::VerdictJson`], the verdict as JSON (Redis and `--json`).
+//! - [`sides`]: where traffic is and what the other color is, in words (the
+//!   CLI and the status page).
 //! - [`time`]: protobuf timestamps to and from `SystemTime`.
 //! - [`bearer`]: a token as the `authorization` header the aggregator reads.
+//! - [`error_chain`]: an error and its sources on one line, each said once
+//!   (the CLI's and the agent's error words).
 //! - [`limits`]: the lengths and counts every message keeps (docs/protocol.md).
 //! - [`hello_check`]: whether a Hello can be let in (the aggregator's rules,
 //!   which the agent checks its configuration by).
 
 pub mod bearer;
+pub mod error_chain;
 pub mod hello_check;
 pub mod json;
 pub mod limits;
 pub mod names;
+pub mod sides;
 pub mod time;
 
 /// Generated code for `greenlight.v1`.

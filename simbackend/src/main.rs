@@ -19,7 +19,7 @@ use tracing_subscriber::EnvFilter;
 /// `greenlight-simbackend listening on <ip:port>`; logs go to stderr
 /// (filter with RUST_LOG).
 #[derive(Debug, Parser)]
-#[command(name = "greenlight-simbackend")]
+#[command(name = "greenlight-simbackend", version)]
 struct Args {
     /// Address to listen on; port 0 picks a free port (read it from stdout).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -30,9 +30,11 @@ struct Args {
     #[arg(long, default_value = "blue")]
     color: String,
 
-    /// Version reported in /health and work responses.
-    #[arg(long, default_value = "v3.0.0")]
-    version: String,
+    /// The version this backend plays (the application's, not this
+    /// binary's: that is `--version`), reported in /health and work
+    /// responses.
+    #[arg(long, value_name = "VERSION", default_value = "v3.0.0")]
+    app_version: String,
 
     /// Work requests per second the backend sends to itself, so /metrics
     /// shows traffic; 0 turns it off.
@@ -63,7 +65,7 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let config = SimConfig {
         color: args.color,
-        version: args.version,
+        version: args.app_version,
         self_load_rps: args.self_load_rps,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)

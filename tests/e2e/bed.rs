@@ -115,7 +115,7 @@ impl Bed {
             &[
                 "--color",
                 color,
-                "--version",
+                "--app-version",
                 version,
                 "--self-load-rps",
                 &rps,

@@ -188,10 +188,19 @@ impl Deployment {
             .iter()
             .any(|(key, agent)| key.color == candidate && !runs.contains(&*agent.identity.run_id));
         if redeployed {
+            // The boundary between two deployments, said in the transition:
+            // what comes before it is the previous deployment's.
+            let ended = match self.life.stage() {
+                Stage::Verified(_) => "was verified",
+                _ => "was rolled back",
+            };
             self.life.move_to_pre_cutover(None);
             self.candidate_healthy_since = None;
             let evaluation = self.evaluate(now);
-            let cause = format!("a new {} deployment started", color_name(candidate));
+            let cause = format!(
+                "a new {} deployment started (the previous one {ended})",
+                color_name(candidate)
+            );
             return evaluation.caused(cause);
         }
         if matches!(self.life.stage(), Stage::Verified(_)) {

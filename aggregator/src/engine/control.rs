@@ -4,9 +4,9 @@
 use std::time::SystemTime;
 
 use greenlight_proto::names::{color_name, phase_name};
-use greenlight_proto::v1::{Decision, Reason, Verdict};
+use greenlight_proto::v1::{Action, Decision, Phase, Reason, Verdict};
 
-use super::core::Engine;
+use super::core::{Engine, phase_words};
 use super::deployment::{Deployment, Evaluation};
 use super::finding::{Finding, Rule};
 use super::stage::Stage;
@@ -131,7 +131,14 @@ impl Engine {
     ) -> Result<ControlOutcome, ControlError> {
         let deployment = self.named(name)?;
         deployment.life.paused = None;
-        let evaluation = deployment.evaluate(now);
+        let mut evaluation = deployment.evaluate(now);
+        if evaluation.action == Action::None && deployment.life.phase == Phase::Held {
+            // Out of Held because someone asked: that is the cause.
+            evaluation.cause = match phase_words(&evaluation, deployment) {
+                Some(words) => format!("resumed by {by}; {words}"),
+                None => format!("resumed by {by}"),
+            };
+        }
         Ok(self.control_outcome(name, evaluation, now, &format!("resumed by {by}")))
     }
 

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use greenlight_proto::v1::{Action, Hello, Report, Verdict};
+use greenlight_proto::names::{color_name, phase_name};
+use greenlight_proto::v1::{Action, Hello, Phase, Report, Verdict};
 
 use super::agent::{AgentKey, AgentState, ReportOutcome};
 use super::alerts::alert_for;
 use super::deployment::{Deployment, Evaluation, summary};
+use super::finding::Rule;
 use super::hello::{self, HelloRefused};
 use super::outputs::{ActionOrder, Outputs};
 use super::saved::{RestoreError, SavedState};
@@ -315,11 +317,7 @@ impl Engine {
         let epoch = deployment.epoch;
         let before = deployment.life.phase;
         if evaluation.phase != before {
-            let cause = if evaluation.cause.is_empty() {
-                summary(&evaluation.findings)
-            } else {
-                evaluation.cause.clone()
-            };
+            let cause = transition_cause(&evaluation, before, deployment);
             deployment
                 .life
                 .record(before, evaluation.phase, now, cause, epoch);
@@ -350,5 +348,48 @@ impl Engine {
             .states
             .push((name.to_string(), SavedState::of(deployment)));
         deployment.last = Some(evaluation);
+    }
+}
+
+/// Every transition says why, in words: the evaluation's cause, else what
+/// the phase itself means, else its findings. Written only when the phase
+/// changes: an evaluation allocates nothing for it.
+fn transition_cause(evaluation: &Evaluation, before: Phase, deployment: &Deployment) -> String {
+    if !evaluation.cause.is_empty() {
+        return evaluation.cause.clone();
+    }
+    if let Some(words) = phase_words(evaluation, deployment) {
+        return words;
+    }
+    let findings = summary(&evaluation.findings);
+    if !findings.is_empty() {
+        return findings;
+    }
+    format!(
+        "from {} to {}: every rule is satisfied",
+        phase_name(before),
+        phase_name(evaluation.phase)
+    )
+}
+
+/// What entering Ready or Testing means: nothing is in the way, so no
+/// finding says it.
+pub(super) fn phase_words(evaluation: &Evaluation, deployment: &Deployment) -> Option<String> {
+    let color = color_name(deployment.life.candidate());
+    let window = deployment.settings.ready_after.as_secs_f64();
+    let restoring = || {
+        evaluation
+            .findings
+            .iter()
+            .any(|f| f.rule == Rule::Restoring)
+    };
+    match evaluation.phase {
+        Phase::Ready if !restoring() => Some(format!(
+            "{color} healthy for {window:.0} s, the readiness window"
+        )),
+        Phase::Testing if !restoring() => Some(format!(
+            "every {color} agent reports and every check passes: the {window:.0} s readiness window starts"
+        )),
+        _ => None,
     }
 }

@@ -18,7 +18,8 @@
 //! - `switching`, `traffic_seen`: switches confirmed, traffic known.
 //! - `control`: cutover, rollback, pause, resume.
 //! - `deadline`: when the engine must next be woken.
-//! - `finding`, `verdict`, `alerts`: reasons, verdicts, alerts.
+//! - `finding`, `verdict`, `alerts`, `check_words`: reasons, verdicts,
+//!   alerts, and a check's value in words.
 //! - `outputs`, `persist`, `persist_v1`: what leaves the engine.
 //! - `inspect`: latest reports and thresholds, read for the status page.
 
@@ -27,6 +28,7 @@ mod agent_clock;
 mod alerts;
 mod bake;
 mod bake_flow;
+mod check_words;
 mod control;
 mod core;
 mod deadline;
@@ -57,6 +59,7 @@ mod verdict;
 mod tests;
 
 pub use agent::{AgentKey, ReportOutcome};
+pub use check_words::value_words;
 pub use control::{ControlError, ControlOutcome};
 pub use core::{Engine, epoch_floor};
 pub use hello::{HelloError, HelloRefused, validate_deployment_name};

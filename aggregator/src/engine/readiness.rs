@@ -134,11 +134,19 @@ pub fn judge_freshness(
     findings: &mut Vec<Finding>,
 ) -> bool {
     if agent.latest.is_none() {
-        findings.push(
-            Finding::new(rule, key.color, "connected but sent no report yet")
-                .agent(&key.instance_id)
-                .since(agent.connected_at),
-        );
+        // The words follow the connection: a stream that ended is no
+        // agent "connected" (the verdict's agents say disconnected).
+        let finding = if agent.connected {
+            Finding::new(rule, key.color, "connected, no report yet").since(agent.connected_at)
+        } else {
+            let gone = now.duration_since(agent.last_seen).unwrap_or_default();
+            let text = format!(
+                "not connected (last seen {:.0} s ago), and it never sent a report",
+                gone.as_secs_f64()
+            );
+            Finding::new(rule, key.color, text).since(agent.last_seen)
+        };
+        findings.push(finding.agent(&key.instance_id));
         return false;
     }
     if !agent.is_fresh(now, settings.stale_after_intervals) {
@@ -183,14 +191,7 @@ fn agent_problems(
     }
     for check in agent.failing_checks() {
         let name = super::agent::check_key(check);
-        let what = if check.error.is_empty() {
-            format!(
-                "failing: observed {} {} against {}",
-                check.observed_value, check.observed_unit, check.threshold
-            )
-        } else {
-            format!("failing: {}", check.error)
-        };
+        let what = super::check_words::failing_words(check);
         let mut finding = Finding::new(Rule::CheckFailed, key.color, what)
             .agent(&key.instance_id)
             .check(&name)

@@ -6,14 +6,16 @@
 use std::fmt::Write;
 use std::time::SystemTime;
 
+use greenlight_proto::json::VerdictJson;
 use greenlight_proto::names::{check_status_name, color_name, decision_name, phase_name};
 use greenlight_proto::time::rfc3339;
-use greenlight_proto::v1::{CheckResult, Color};
+use greenlight_proto::v1::{CheckResult, Color, Phase, Verdict};
 
 use super::chart::{self, Chart, Figure};
 use super::escape::escape;
 use super::series::CHART_SPAN;
 use super::view::{AgentView, DeploymentView};
+use crate::engine::value_words;
 
 const STYLE: &str = r#"
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 12px;color:#1f2328}
@@ -85,9 +87,8 @@ fn deployment(out: &mut String, view: &DeploymentView, now: SystemTime) {
     );
     let _ = write!(
         out,
-        "<p>live: <b>{}</b> · candidate: <b>{}</b> · epoch {}{}{}</p>",
-        color_name(verdict.live()),
-        color_name(verdict.candidate()),
+        "<p><b>{}</b> · epoch {}{}{}</p>",
+        sides(verdict),
         verdict.epoch,
         if verdict.dry_run { " · dry run" } else { "" },
         if verdict.paused_reason.is_empty() {
@@ -148,14 +149,24 @@ fn deployment(out: &mut String, view: &DeploymentView, now: SystemTime) {
     out.push_str("</ol></div></section>");
 }
 
+/// Where traffic is and what the other color is, in the CLI's words:
+/// while the new side bakes, live and candidate are the same color, which
+/// "live green · candidate green" said badly.
+fn sides(verdict: &Verdict) -> String {
+    greenlight_proto::sides::sides(&VerdictJson::from(verdict))
+}
+
 fn color_agents(out: &mut String, view: &DeploymentView, color: Color) {
     let verdict = &view.verdict;
     let role = if verdict.live() == color {
         "live"
-    } else if verdict.candidate() == color {
-        "candidate"
+    } else if verdict.live() == verdict.candidate() {
+        // Baking: the old side, where a rollback goes.
+        "previous"
+    } else if verdict.phase() == Phase::Verified {
+        "standby"
     } else {
-        ""
+        "candidate"
     };
     let name = color_name(color);
     let _ = write!(
@@ -191,7 +202,7 @@ fn check_row(out: &mut String, check: &CheckResult) {
         let _ = write!(name, "/{}", escape(&check.component));
     }
     let status = check_status_name(check.status());
-    let value = format!("{} {}", round(check.observed_value), check.observed_unit);
+    let value = value_words(check);
     let error = if check.error.is_empty() {
         String::new()
     } else {
@@ -205,18 +216,11 @@ fn check_row(out: &mut String, check: &CheckResult) {
     );
 }
 
-/// Four significant figures at most: a page, not a log.
-fn round(value: f64) -> String {
-    let text = format!("{value:.4}");
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    text.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use greenlight_proto::v1::{CheckStatus, Decision, Phase, Reason, Verdict};
+    use greenlight_proto::v1::{CheckStatus, Decision, Reason};
 
     use super::super::series::Sample;
     use super::super::timeline::{EventKind, TimelineEvent};
@@ -285,9 +289,13 @@ mod tests {
         assert!(html.contains(r#"<meta name="viewport""#));
         assert!(html.contains("escashop <span class=\"badge phase\">Deploying</span>"));
         assert!(html.contains("NOT_READY"));
-        assert!(html.contains("live: <b>blue</b> · candidate: <b>green</b>"));
+        assert!(
+            html.contains(
+                "<b>live blue, candidate green deploying (not healthy yet)</b> · epoch 7"
+            )
+        );
         assert!(html.contains("http failing &lt;since 3s&gt;"), "{html}");
-        assert!(html.contains("<td>http</td><td>503 status</td>"), "{html}");
+        assert!(html.contains("<td>http</td><td>HTTP 503</td>"), "{html}");
         assert!(html.contains("(backend says &lt;unhealthy&gt;)"), "{html}");
         assert!(html.contains("Normal → Deploying"));
         assert_eq!(html.matches("<svg").count(), 2, "error ratio and latency");
@@ -301,8 +309,25 @@ mod tests {
     }
 
     #[test]
-    fn values_are_rounded_for_reading() {
-        assert_eq!(round(0.123456), "0.1235");
-        assert_eq!(round(200.0), "200");
+    fn values_read_for_their_kind() {
+        let html = page(&[view()], at(1));
+        assert!(html.contains("<td>http</td><td>HTTP 503</td>"), "{html}");
+        assert!(!html.contains("503 status"), "{html}");
+    }
+
+    #[test]
+    fn the_page_says_where_traffic_is_as_the_cli_does() {
+        let mut baking = view();
+        baking.verdict.set_phase(Phase::Baking);
+        baking.verdict.set_decision(Decision::Ready);
+        baking.verdict.set_live(Color::Green);
+        baking.verdict.bake_deadline = Some(greenlight_proto::time::to_timestamp(at(300)));
+        let html = page(&[baking], at(1));
+        assert!(
+            html.contains("<b>live green (new, baking until 08:05:00 UTC), previous blue</b>"),
+            "{html}"
+        );
+        assert!(html.contains("blue <small>previous</small>"), "{html}");
+        assert!(!html.contains("<small>candidate"), "{html}");
     }
 }

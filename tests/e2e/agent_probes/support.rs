@@ -24,7 +24,7 @@ pub async fn backend(port: u16, rps: u32) -> Process {
             &format!("127.0.0.1:{port}"),
             "--color",
             "green",
-            "--version",
+            "--app-version",
             "v3.1.0",
             "--self-load-rps",
             &rps.to_string(),

@@ -52,12 +52,12 @@ async fn the_status_page_shows_the_story_and_follows_it_live() {
         DEPLOYMENT,
         "Ready",
         "READY",
-        "live: blue · candidate: green",
+        "live blue, candidate green ready for cutover",
         "blue live",
         "green candidate",
         "blue-1 connected, fresh",
         "green-1 connected, fresh",
-        "http\t200",
+        "http\tHTTP 200",
         "traffic\t",
         "Recent",
     ]
@@ -97,7 +97,7 @@ async fn the_status_page_shows_the_story_and_follows_it_live() {
             v.decision() == Decision::NotReady && !v.reasons.is_empty()
         })
         .await;
-    let mut wanted: Vec<String> = ["NOT_READY", "http\t503", "fail"]
+    let mut wanted: Vec<String> = ["NOT_READY", "http\tHTTP 503", "fail"]
         .iter()
         .map(|s| s.to_string())
         .collect();

@@ -9,3 +9,4 @@ mod readiness;
 mod scenarios;
 mod sim;
 mod stories;
+mod words;
