@@ -32,6 +32,7 @@ use crate::history;
 ///   greenlight --aggregator https://agg.internal:7070 --ca ca.pem status
 ///   greenlight completions bash > /etc/bash_completion.d/greenlight
 ///   greenlight man | man -l -
+///   greenlight migrations lint deploy/migrations/
 ///
 /// TLS: an https:// address is TLS or an error, never plaintext. The
 /// aggregator's certificate is checked against --ca, or the system's roots
@@ -219,6 +220,38 @@ pub enum Command {
     ///
     /// Example: `greenlight man | man -l -`.
     Man,
+    /// Check database migrations before they run (no aggregator needed).
+    Migrations {
+        #[command(subcommand)]
+        command: MigrationsCommand,
+    },
+}
+
+/// What `greenlight migrations` does.
+#[derive(Debug, Subcommand)]
+pub enum MigrationsCommand {
+    /// Lint PostgreSQL migrations: is each statement safe while both colors run?
+    ///
+    /// Each statement is judged by the rules in docs/migrations.md: safe,
+    /// dangerous (a DROP, a RENAME, a type change, SET NOT NULL...), a
+    /// warning for a locking hazard, or info. A dangerous statement passes
+    /// only with `-- greenlight: allow <rule> because <reason>` on the line
+    /// above it.
+    ///
+    /// Exit 0: nothing dangerous (warnings are printed, not failed); 1: a
+    /// dangerous statement; 2: a path that cannot be read, SQL that does not
+    /// parse, or a broken allow comment.
+    /// Example: `greenlight migrations lint deploy/migrations/`.
+    Lint {
+        /// Migration files, or directories whose *.sql files are linted
+        /// in name order (one level deep).
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Print one JSON document, {"findings": [...], "summary": {...}},
+        /// safe statements included.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -234,6 +267,9 @@ impl Command {
             | Command::Pause { json, .. }
             | Command::Resume { json, .. }
             | Command::History { json, .. } => *json,
+            Command::Migrations {
+                command: MigrationsCommand::Lint { json, .. },
+            } => *json,
             Command::Completions { .. } | Command::Man => false,
         }
     }

@@ -17,6 +17,8 @@
 //!   `progress`: what it shows meanwhile.
 //! - `render`: verdicts for people (where traffic is: `greenlight_proto::sides`) and as JSON.
 //! - `manual`: shell completions and the man page.
+//! - `migrations`: `migrations lint`, reading the files for the
+//!   greenlight-migrations crate and printing what it found.
 
 mod args;
 mod client;
@@ -26,6 +28,7 @@ mod exit;
 mod history;
 mod link;
 mod manual;
+mod migrations;
 mod operator;
 mod output;
 mod progress;
@@ -39,7 +42,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command};
+use args::{Cli, Command, MigrationsCommand};
 use exit::Failure;
 
 fn main() -> ExitCode {
@@ -89,6 +92,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Completions { shell } => return manual::print_completions(shell),
         Command::Man => return manual::print_man(),
+        Command::Migrations {
+            command: MigrationsCommand::Lint { ref paths, json },
+        } => return migrations::lint(paths, json),
         _ => {}
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -162,7 +168,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 };
                 history::history(address, timeout, &deployment, query).await
             }
-            Command::Completions { .. } | Command::Man => Ok(()),
+            Command::Completions { .. } | Command::Man | Command::Migrations { .. } => Ok(()),
         }
     })
 }
