@@ -35,10 +35,12 @@ pub fn failing_words(check: &CheckResult) -> String {
 }
 
 /// The value a check judged, with its unit in words: `HTTP 200`,
-/// `0.012 s`, `0.120 error ratio`, `CPU 0.50 of a core`, `12.0 MiB`.
+/// `0.012 s`, `0.120 error ratio`, `CPU 0.50 of a core`, `12.0 MiB`; `—`
+/// for a check that measures nothing (a /health component is up or down).
 pub fn value_words(check: &CheckResult) -> String {
     let value = check.observed_value;
     match (check.check.as_str(), check.observed_unit.as_str()) {
+        (_, "") if value == 0.0 => "—".to_string(),
         (_, "status") => format!("HTTP {value:.0}"),
         ("traffic", "ratio") => format!("{} error ratio", amount(check, value)),
         ("process", "ratio") => format!("CPU {}", amount(check, value)),
@@ -113,6 +115,7 @@ mod tests {
                 "512.0 MiB",
             ),
             (check("http", 12.0, "ms", 0.0, ""), "12 ms"),
+            (check("http/database", 0.0, "", 0.0, ""), "—"),
         ];
         for (check, words) in cases {
             assert_eq!(value_words(&check), words);

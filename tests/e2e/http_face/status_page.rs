@@ -1,6 +1,7 @@
 //! Headless Chromium reads the status page of a running aggregator: the
-//! phase, both colors with their agents and checks, the verdict's reasons;
-//! then a fault in green's backend shows up without a reload (the page's
+//! phase, both colors with their agents and checks, the verdict's reasons,
+//! the timeline's transitions; then a fault in green's backend shows up,
+//! in the verdict and in the timeline, without a reload (the page's
 //! server-sent events). Screenshots go to target/status-page.png and
 //! target/status-page-phone.png.
 
@@ -60,6 +61,8 @@ async fn the_status_page_shows_the_story_and_follows_it_live() {
         "http\tHTTP 200",
         "traffic\t",
         "Recent",
+        // The timeline has the transition that made green READY.
+        "transition: Testing → Ready",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -84,6 +87,7 @@ async fn the_status_page_shows_the_story_and_follows_it_live() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     browser.evaluate("window.notReloaded = true").await.unwrap();
+    let transitions_before = transitions_shown(&mut browser).await;
 
     // A fault in green's backend: its /health fails, errors rise.
     set_switches(
@@ -109,6 +113,15 @@ async fn the_status_page_shows_the_story_and_follows_it_live() {
             .map(|r| r.message.clone()),
     );
     let text = page_shows(&mut browser, "green NOT_READY", &wanted).await;
+    // The fault's transition joins the timeline, live too.
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while transitions_shown(&mut browser).await <= transitions_before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the timeline still shows {transitions_before} transitions after the fault"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     assert!(!text.contains("\tREADY"), "{text}");
     assert_eq!(
         browser
@@ -142,6 +155,15 @@ async fn the_status_page_shows_the_story_and_follows_it_live() {
 async fn browser_updates(browser: &mut Browser) -> u64 {
     browser
         .evaluate("Number(document.body.dataset.updates)")
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
+}
+
+async fn transitions_shown(browser: &mut Browser) -> u64 {
+    browser
+        .evaluate("document.querySelectorAll('.timeline li.e-transition').length")
         .await
         .ok()
         .and_then(|v| v.as_u64())
