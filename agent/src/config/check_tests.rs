@@ -226,3 +226,31 @@ columns = ["processing_started_at"]
     );
     assert!(error.to_string().contains("tabels"), "{error}");
 }
+
+#[test]
+fn the_shipped_configs_schema_declarations_load_when_uncommented() {
+    for color in ["blue", "green"] {
+        let path = format!(
+            "{}/../deploy/agent-{color}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let shipped = std::fs::read_to_string(&path).unwrap();
+        let block: String = shipped
+            .lines()
+            .skip_while(|line| *line != "# [checks.postgres.schema]")
+            .take_while(|line| line.starts_with("# "))
+            .map(|line| format!("{}\n", &line[2..]))
+            .collect();
+        assert!(block.contains("enum_values"), "{path}: {block}");
+        let config = load(&format!(
+            "[checks.postgres]\nurl = \"postgres://u@h/db\"\n{block}"
+        ))
+        .unwrap_or_else(|error| panic!("{path}: {error}"));
+        let CheckTarget::Postgres(target) = &config.check("postgres").unwrap().target else {
+            unreachable!()
+        };
+        let needs = target.schema.as_ref().unwrap();
+        let processing = needs.enums[0].values.iter().any(|v| v == "processing");
+        assert_eq!(processing, color == "green", "{path}");
+    }
+}
