@@ -87,8 +87,8 @@ use tracing::info;
 
 pub use config::{
     AgentConfig, AgentSettings, ChecksSettings, ConfigError, HttpOptions, HttpSettings, Overrides,
-    PostgresSettings, ProcessSettings, RedisSettings, SAMPLE_CONFIG, TlsSettings, TrafficSettings,
-    TrafficSource, WebsocketSettings,
+    PostgresSettings, ProcessSettings, RedisSettings, SAMPLE_CONFIG, SchemaSettings, TlsSettings,
+    TrafficSettings, TrafficSource, WebsocketSettings,
 };
 pub use probe::ProbeSetupError;
 pub use stream::StreamError;

@@ -28,6 +28,7 @@ mod ready;
 mod redis_loss;
 mod redis_secured;
 mod report_log;
+mod schema_readiness;
 mod switch_traffic;
 mod telemetry;
 mod tls;

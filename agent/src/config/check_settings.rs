@@ -44,7 +44,7 @@ schedule_keys!(
 
 /// `[checks.postgres]`: one connection kept open; per round a `SELECT 1`
 /// round trip and the server's connections in use against
-/// `max_connections`.
+/// `max_connections`; optionally the schema this color needs.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostgresSettings {
@@ -64,6 +64,11 @@ pub struct PostgresSettings {
     pub timeout: Option<Duration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// `[checks.postgres.schema]`: what this color's code needs from the
+    /// database, checked against the live catalogs (the `postgres/schema`
+    /// component). Unset: no schema check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<super::schema_needs::SchemaSettings>,
 }
 
 /// `[checks.redis]`: `PING` and `INFO` per round on one multiplexed

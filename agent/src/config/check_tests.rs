@@ -184,3 +184,73 @@ fn traffic_source_and_names() {
     };
     assert_eq!(traffic.source, super::TrafficSource::Gauge);
 }
+
+#[test]
+fn a_schema_declaration_is_read_and_a_bad_name_is_placed_in_the_file() {
+    let config = load(
+        r#"
+[checks.postgres]
+url = "postgres://u@127.0.0.1/db"
+
+[checks.postgres.schema]
+tables = ["customers"]
+columns = ["customers.processing_started_at"]
+enum_values = { queue_status_enum = ["waiting", "serving", "processing", "completed", "cancelled"] }
+"#,
+    )
+    .unwrap();
+    let CheckTarget::Postgres(target) = &config.check("postgres").unwrap().target else {
+        unreachable!()
+    };
+    let needs = target.schema.as_ref().expect("a schema is declared");
+    assert_eq!(needs.columns[0].column, "processing_started_at");
+    assert_eq!(needs.enums[0].values[2], "processing");
+
+    let error = refused(
+        r#"
+[checks.postgres]
+url = "postgres://u@127.0.0.1/db"
+
+[checks.postgres.schema]
+columns = ["processing_started_at"]
+"#,
+    );
+    assert_eq!(error.key.as_deref(), Some("checks.postgres.schema.columns"));
+    let text = error.to_string();
+    assert!(
+        text.contains("line 12, column 1: key \"checks.postgres.schema.columns\": \"processing_started_at\" is not TABLE.COLUMN"),
+        "{text}"
+    );
+    let error = refused(
+        "[checks.postgres]\nurl = \"postgres://u@h/db\"\n[checks.postgres.schema]\ntabels = [\"customers\"]\n",
+    );
+    assert!(error.to_string().contains("tabels"), "{error}");
+}
+
+#[test]
+fn the_shipped_configs_schema_declarations_load_when_uncommented() {
+    for color in ["blue", "green"] {
+        let path = format!(
+            "{}/../deploy/agent-{color}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let shipped = std::fs::read_to_string(&path).unwrap();
+        let block: String = shipped
+            .lines()
+            .skip_while(|line| *line != "# [checks.postgres.schema]")
+            .take_while(|line| line.starts_with("# "))
+            .map(|line| format!("{}\n", &line[2..]))
+            .collect();
+        assert!(block.contains("enum_values"), "{path}: {block}");
+        let config = load(&format!(
+            "[checks.postgres]\nurl = \"postgres://u@h/db\"\n{block}"
+        ))
+        .unwrap_or_else(|error| panic!("{path}: {error}"));
+        let CheckTarget::Postgres(target) = &config.check("postgres").unwrap().target else {
+            unreachable!()
+        };
+        let needs = target.schema.as_ref().unwrap();
+        let processing = needs.enums[0].values.iter().any(|v| v == "processing");
+        assert_eq!(processing, color == "green", "{path}");
+    }
+}

@@ -8,6 +8,7 @@
 mod check_settings;
 mod error;
 mod load;
+mod schema_needs;
 mod settings;
 mod stream_tls;
 mod url_setting;
@@ -25,6 +26,8 @@ use url::Url;
 pub use error::ConfigError;
 pub use greenlight_config_words::Position;
 pub use load::{ENV_PREFIX, Overrides};
+pub use schema_needs::SchemaSettings;
+pub(crate) use schema_needs::{QualifiedName, SchemaNeeds};
 pub use settings::{
     AgentSettings, ChecksSettings, DEFAULT_AGGREGATOR, HttpOptions, HttpSettings, PostgresSettings,
     ProcessSettings, RedisSettings, TlsSettings, TrafficSettings, TrafficSource, WebsocketSettings,
@@ -211,6 +214,8 @@ pub(crate) struct PostgresCheck {
     /// Kept for logs only, shown without its password.
     pub(crate) url: Url,
     pub(crate) config: tokio_postgres::Config,
+    /// What this color's code needs from the database; `None`: not checked.
+    pub(crate) schema: Option<SchemaNeeds>,
 }
 
 #[derive(Clone)]

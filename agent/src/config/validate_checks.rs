@@ -1,6 +1,7 @@
 //! Validation of the `[checks.*]` tables: each target parsed, each schedule
 //! resolved against the agent's, each failure naming its key.
 
+use super::SchemaSettings;
 use super::check_settings::ScheduleSettings;
 use super::settings::{ChecksSettings, ProcessSettings, TrafficSettings};
 use super::url_setting::parse_url;
@@ -25,7 +26,7 @@ pub(super) fn validate_checks(
         add(
             "postgres",
             postgres.schedule(),
-            postgres_target(&postgres.url)?,
+            postgres_target(&postgres.url, postgres.schema.as_ref())?,
         )?;
     }
     if let Some(redis) = checks.redis {
@@ -133,7 +134,10 @@ fn resolve_schedule(
     Ok(Some(Schedule { interval, timeout }))
 }
 
-fn postgres_target(text: &str) -> Result<CheckTarget, ConfigError> {
+fn postgres_target(
+    text: &str,
+    schema: Option<&SchemaSettings>,
+) -> Result<CheckTarget, ConfigError> {
     const KEY: &str = "checks.postgres.url";
     let url = parse_url(KEY, text, &["postgres", "postgresql"])?;
     let config = text.parse::<tokio_postgres::Config>().map_err(|err| {
@@ -142,7 +146,12 @@ fn postgres_target(text: &str) -> Result<CheckTarget, ConfigError> {
             format!("{err} (sslmode may be disable, prefer or require)"),
         )
     })?;
-    Ok(CheckTarget::Postgres(PostgresCheck { url, config }))
+    let schema = schema.map(SchemaSettings::validate).transpose()?;
+    Ok(CheckTarget::Postgres(PostgresCheck {
+        url,
+        config,
+        schema,
+    }))
 }
 
 fn traffic_target(traffic: TrafficSettings) -> Result<TrafficCheck, ConfigError> {

@@ -147,7 +147,7 @@ impl Probe {
         let started = Instant::now();
         let outcome = tokio::time::timeout(timeout, async {
             match self {
-                Probe::Postgres(probe) => probe.check().await.into(),
+                Probe::Postgres(probe) => probe.check().await,
                 Probe::Redis(probe) => probe.check().await.into(),
                 Probe::Http(probe) => probe.check().await,
                 Probe::Traffic(probe) => probe.check().await,

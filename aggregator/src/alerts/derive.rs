@@ -181,6 +181,16 @@ fn conditions(verdict: &Verdict, now: SystemTime) -> BTreeMap<String, AlertEvent
                 format!("{name}: traffic is not where greenlight put it"),
                 line,
             ),
+            "rollback_target_incompatible" => add(
+                EventKind::RollbackTargetIncompatible,
+                format!("{name}/rollback_target_incompatible/{color}"),
+                color.clone(),
+                AlertSeverity::Critical,
+                format!(
+                    "{name}: {color} cannot take traffic back: the database no longer has what its code needs"
+                ),
+                line,
+            ),
             rule @ ("cutover_failed" | "rollback_failed") => add(
                 EventKind::HookFailed,
                 format!("{name}/hook_failed/{rule}"),

@@ -15,10 +15,11 @@ pub enum EventKind {
     ClockSkew,
     HookFailed,
     TrafficDrift,
+    RollbackTargetIncompatible,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::PhaseChanged,
         EventKind::Ready,
         EventKind::Cutover,
@@ -28,6 +29,7 @@ impl EventKind {
         EventKind::ClockSkew,
         EventKind::HookFailed,
         EventKind::TrafficDrift,
+        EventKind::RollbackTargetIncompatible,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +43,7 @@ impl EventKind {
             EventKind::ClockSkew => "clock_skew",
             EventKind::HookFailed => "hook_failed",
             EventKind::TrafficDrift => "traffic_drift",
+            EventKind::RollbackTargetIncompatible => "rollback_target_incompatible",
         }
     }
 
@@ -57,6 +60,7 @@ impl EventKind {
                 | EventKind::StaleAgent
                 | EventKind::ClockSkew
                 | EventKind::TrafficDrift
+                | EventKind::RollbackTargetIncompatible
         )
     }
 }

@@ -10,6 +10,7 @@ use greenlight_proto::v1::Color;
 use super::agent::{AgentKey, AgentState};
 use super::finding::{Finding, Rule, Text};
 use super::readiness::{color_is_healthy, judge_freshness};
+use super::rollback_target::{Moment, incompatible};
 use super::settings::DeploymentSettings;
 use super::traffic_rules::TrafficRules;
 
@@ -47,6 +48,14 @@ impl Bake<'_> {
         self.candidate_agents(now, &mut found);
         self.shared_faults(now, &mut found);
         self.traffic_rules(now, &mut found);
+        found.holds.extend(incompatible(
+            self.settings,
+            self.agents,
+            self.stable,
+            self.candidate,
+            Moment::Baking,
+            now,
+        ));
         if !found.triggers.is_empty() && !self.stable_seen {
             // Unknown is not unhealthy: with no old-side agent at all, roll
             // back as the guide does, and say what is not known.

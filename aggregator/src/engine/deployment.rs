@@ -12,6 +12,7 @@ use super::agent::{AgentKey, AgentState};
 use super::finding::{Finding, Rule};
 use super::lifecycle::Lifecycle;
 use super::readiness;
+use super::rollback_target;
 use super::settings::DeploymentSettings;
 use super::severity::Severity;
 use super::stage::Stage;
@@ -145,7 +146,22 @@ impl Deployment {
             return Evaluation::new(Decision::NotReady, phase, findings);
         }
         self.candidate_healthy_since = readiness.healthy_since;
+        let (mut decision, mut phase) = (readiness.decision, readiness.phase);
         let mut findings = readiness.findings;
+        // The candidate's own health and window stand; READY also needs a
+        // live side that a rollback could go back to.
+        let blocked = rollback_target::incompatible(
+            &self.settings,
+            &self.agents,
+            self.life.stable(),
+            candidate,
+            rollback_target::Moment::BeforeCutover,
+            now,
+        );
+        if !blocked.is_empty() && decision == Decision::Ready {
+            (decision, phase) = (Decision::NotReady, Phase::Testing);
+        }
+        findings.extend(blocked);
         if let Some(failed) = &cutover_failed {
             findings.push(
                 Finding::new(
@@ -167,8 +183,8 @@ impl Deployment {
             held.extend(findings);
             return Evaluation::new(Decision::Hold, Phase::Held, held);
         }
-        let evaluation = Evaluation::new(readiness.decision, readiness.phase, findings);
-        if readiness.decision != Decision::Ready || !self.settings.auto_cutover {
+        let evaluation = Evaluation::new(decision, phase, findings);
+        if decision != Decision::Ready || !self.settings.auto_cutover {
             return evaluation;
         }
         if cutover_failed.is_some() {

@@ -29,6 +29,7 @@ pub enum Rule {
     // Why the engine holds instead of acting.
     SharedDependency,
     RollbackTargetUnhealthy,
+    RollbackTargetIncompatible,
     RollbackFailed,
     BakeInconclusive,
     Paused,
@@ -65,6 +66,7 @@ impl Rule {
             Rule::MissingData => "missing_data",
             Rule::SharedDependency => "shared_dependency",
             Rule::RollbackTargetUnhealthy => "rollback_target_unhealthy",
+            Rule::RollbackTargetIncompatible => "rollback_target_incompatible",
             Rule::BakeInconclusive => "bake_inconclusive",
             Rule::Paused => "paused",
             Rule::Inconclusive => "inconclusive",

@@ -15,6 +15,8 @@
 //!   the candidate READY?
 //! - `bake_flow`, `bake`, `traffic_rules`, `hysteresis`, `stats`,
 //!   `traffic`: after cutover, the rollback triggers and the trust rules.
+//! - `rollback_target`: whether the old side's code still fits the
+//!   database (its `postgres/schema` check), before and after cutover.
 //! - `switching`, `traffic_seen`: switches confirmed, traffic known.
 //! - `control`: cutover, rollback, pause, resume.
 //! - `deadline`: when the engine must next be woken.
@@ -44,6 +46,7 @@ mod persist_v1;
 mod readiness;
 mod report_check;
 mod report_limits;
+mod rollback_target;
 mod saved;
 mod settings;
 mod severity;

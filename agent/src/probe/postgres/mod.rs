@@ -3,7 +3,10 @@
 //! `max_connections` (the guide's `connection_pool 8/20`). A failed
 //! connection is dropped and reopened on the next round, so the check also
 //! notices a database that comes back. TLS follows `sslmode` (see `tls`).
+//! With `[checks.postgres.schema]`, the same connection also checks the
+//! schema this color needs: the component `postgres/schema` (see `schema`).
 
+mod schema;
 mod tls;
 
 use greenlight_proto::v1::{CheckKind, PostgresDetail, check_result::Detail};
@@ -14,7 +17,8 @@ use tokio_postgres::{Client, Connection, NoTls, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 use tracing::debug;
 
-use super::{Extras, failed, passed};
+use self::schema::SchemaCheck;
+use super::{Extras, Observation, failed, passed};
 use crate::config::{PostgresCheck, redacted};
 use crate::error_text::describe;
 
@@ -36,6 +40,9 @@ pub(crate) struct PostgresProbe {
     /// every round doubled the check's cost.
     counts: Extras,
     last_counts: (u32, u32),
+    /// What this color needs from the schema, when it says. Boxed: it
+    /// keeps its last result, which would make every probe as large.
+    schema: Option<Box<SchemaCheck>>,
 }
 
 struct OpenConnection {
@@ -69,6 +76,10 @@ impl PostgresProbe {
             connection: None,
             counts: Extras::new(),
             last_counts: (0, 0),
+            schema: check
+                .schema
+                .clone()
+                .map(|needs| Box::new(SchemaCheck::new(needs))),
         }
     }
 
@@ -77,19 +88,23 @@ impl PostgresProbe {
         self.connection = None;
     }
 
-    pub(crate) async fn check(&mut self) -> greenlight_proto::v1::CheckResult {
+    /// The check's result; then, when a schema is declared and the
+    /// database answered, the `schema` component's. With no connection the
+    /// schema is not known, so no component result is sent (absent is
+    /// unknown, never passing).
+    pub(crate) async fn check(&mut self) -> Observation {
         let started = Instant::now();
         let connection = match self.connection.take() {
             Some(connection) => connection,
             None => match self.connect().await {
                 Ok(connection) => connection,
-                Err(error) => return failed(CHECK, error, started.elapsed()),
+                Err(error) => return failed(CHECK, error, started.elapsed()).into(),
             },
         };
         let round_trip_started = Instant::now();
         if let Err(error) = connection.client.simple_query("SELECT 1").await {
             // The connection is not kept: the next round opens a new one.
-            return failed(CHECK, describe(&error), started.elapsed());
+            return failed(CHECK, describe(&error), started.elapsed()).into();
         }
         let round_trip = round_trip_started.elapsed();
         if self.counts.due() {
@@ -105,8 +120,15 @@ impl PostgresProbe {
             connections_in_use: in_use,
             max_connections: max,
         }));
+        let mut results = vec![result];
+        if let Some(schema) = &mut self.schema {
+            results.push(schema.check(&connection.client).await);
+        }
         self.connection = Some(connection);
-        result
+        Observation {
+            results,
+            counters: None,
+        }
     }
 
     async fn connect(&self) -> Result<OpenConnection, String> {

@@ -168,3 +168,49 @@ fn routing_by_event_and_deployment() {
     };
     assert!(holds_here.wants(&event));
 }
+
+#[test]
+fn a_rollback_target_made_incompatible_is_critical_about_the_old_side_and_resolves() {
+    let mut tracker = EventTracker::default();
+    step(&mut tracker, vec![verdict(1, Phase::Baking, &[])], 0);
+    let mut held = verdict(
+        2,
+        Phase::Held,
+        &[("rollback_target_incompatible", "blue-1")],
+    );
+    held.reasons[0].set_color(Color::Blue);
+    let fired = step(&mut tracker, vec![held.clone()], 1);
+    let incompatible = fired
+        .iter()
+        .find(|e| e.kind == EventKind::RollbackTargetIncompatible)
+        .unwrap_or_else(|| panic!("no rollback_target_incompatible in {fired:?}"));
+    assert_eq!(incompatible.severity, AlertSeverity::Critical);
+    assert_eq!(incompatible.color, "blue");
+    assert_eq!(
+        incompatible.key,
+        "escashop/rollback_target_incompatible/blue"
+    );
+    assert!(
+        incompatible
+            .summary
+            .contains("blue cannot take traffic back"),
+        "{}",
+        incompatible.summary
+    );
+    // Still there: said once.
+    let again = step(&mut tracker, vec![held], 2);
+    assert!(
+        again
+            .iter()
+            .all(|e| e.kind != EventKind::RollbackTargetIncompatible),
+        "{again:?}"
+    );
+    let cleared = step(&mut tracker, vec![verdict(3, Phase::Baking, &[])], 3);
+    assert!(
+        cleared
+            .iter()
+            .any(|e| e.kind == EventKind::RollbackTargetIncompatible
+                && e.state == AlertState::Resolved),
+        "{cleared:?}"
+    );
+}

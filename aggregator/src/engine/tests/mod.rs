@@ -6,6 +6,7 @@ mod edge_details;
 mod edges;
 mod lifecycle;
 mod readiness;
+mod rollback_target;
 mod scenarios;
 mod sim;
 mod stories;

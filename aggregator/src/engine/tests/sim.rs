@@ -32,7 +32,9 @@ pub struct Behaviour {
     pub rps: u64,
     pub error_ratio: f64,
     pub latency_seconds: f64,
-    /// Checks that fail (name, error); every other check passes.
+    /// Checks that fail (name, error); every other check passes. A name
+    /// with a slash is a component ("postgres/schema"), reported only
+    /// while it fails.
     pub failing: Vec<(&'static str, &'static str)>,
     /// Whether the agent reports at all this second.
     pub reporting: bool,
@@ -169,7 +171,7 @@ impl Sim {
         side.errors += whole as u64;
         side.error_carry -= whole;
         side.duration_sum += behaviour.rps as f64 * behaviour.latency_seconds;
-        let checks = CHECKS
+        let mut checks: Vec<CheckResult> = CHECKS
             .iter()
             .map(|name| {
                 let failing = behaviour.failing.iter().find(|(check, _)| check == name);
@@ -188,6 +190,19 @@ impl Sim {
                 check
             })
             .collect();
+        // A failing component ("postgres/schema") is one more result.
+        for (name, error) in &behaviour.failing {
+            if let Some((check, component)) = name.split_once('/') {
+                let mut result = CheckResult {
+                    check: check.to_string(),
+                    component: component.to_string(),
+                    error: error.to_string(),
+                    ..Default::default()
+                };
+                result.set_status(CheckStatus::Fail);
+                checks.push(result);
+            }
+        }
         Report {
             sequence: side.sequence,
             observed_at: Some(greenlight_proto::time::to_timestamp(at(
