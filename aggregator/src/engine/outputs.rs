@@ -1,7 +1,8 @@
 //! What the engine asks the shell to carry out: verdicts to publish,
-//! actions for the traffic switch, alerts, and state to save.
+//! actions for the traffic switch, phases entered (for their hooks),
+//! alerts, and state to save.
 
-use greenlight_proto::v1::{Action, Color, Verdict};
+use greenlight_proto::v1::{Action, Color, Phase, Verdict};
 
 use super::saved::SavedState;
 pub use super::severity::Severity;
@@ -12,6 +13,23 @@ pub struct ActionOrder {
     pub deployment: String,
     pub action: Action,
     pub epoch: u64,
+    pub from: Color,
+    pub to: Color,
+    pub cause: String,
+}
+
+/// A deployment entered a phase, at the epoch of the verdict that
+/// entered it: said once per entry (a restored state is not an entry), so
+/// a phase hook runs once per entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseEntry {
+    pub deployment: String,
+    pub epoch: u64,
+    pub from_phase: Phase,
+    pub phase: Phase,
+    /// The switch this phase is about: the old side to the new one, but
+    /// after a rollback the new side back to the old (for Verified, `from`
+    /// is the side that just became the standby).
     pub from: Color,
     pub to: Color,
     pub cause: String,
@@ -32,6 +50,8 @@ pub struct Outputs {
     /// New epochs, oldest first.
     pub verdicts: Vec<Verdict>,
     pub actions: Vec<ActionOrder>,
+    /// Phases entered, in order.
+    pub phases: Vec<PhaseEntry>,
     pub alerts: Vec<Alert>,
     /// Every deployment whose saved state changed.
     pub states: Vec<(String, SavedState)>,
@@ -41,6 +61,7 @@ impl Outputs {
     pub fn is_empty(&self) -> bool {
         self.verdicts.is_empty()
             && self.actions.is_empty()
+            && self.phases.is_empty()
             && self.alerts.is_empty()
             && self.states.is_empty()
     }
