@@ -66,7 +66,7 @@ pub use control::{ControlError, ControlOutcome};
 pub use core::{Engine, epoch_floor};
 pub use hello::{HelloError, HelloRefused, validate_deployment_name};
 pub use inspect::TrafficThresholds;
-pub use outputs::{ActionOrder, Alert, Outputs, PhaseEntry, Severity};
+pub use outputs::{ActionOrder, Alert, Outputs, PhaseEntry, PhaseHookFailed, Severity};
 pub use saved::{RestoreError, SavedState};
 pub use settings::{BaselineSettings, DeploymentSettings, HysteresisSettings};
 pub use switching::SwitchOutcome;

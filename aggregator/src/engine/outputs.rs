@@ -35,6 +35,16 @@ pub struct PhaseEntry {
     pub cause: String,
 }
 
+/// A phase hook that failed for good: for the alert sinks' `hook_failed`
+/// (the matching [`Alert`] is the log's and the history's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseHookFailed {
+    pub deployment: String,
+    pub phase: Phase,
+    pub epoch: u64,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     pub deployment: String,
@@ -52,6 +62,8 @@ pub struct Outputs {
     pub actions: Vec<ActionOrder>,
     /// Phases entered, in order.
     pub phases: Vec<PhaseEntry>,
+    /// Phase hooks that failed for good (told, never obeyed).
+    pub phase_hooks_failed: Vec<PhaseHookFailed>,
     pub alerts: Vec<Alert>,
     /// Every deployment whose saved state changed.
     pub states: Vec<(String, SavedState)>,
@@ -62,6 +74,7 @@ impl Outputs {
         self.verdicts.is_empty()
             && self.actions.is_empty()
             && self.phases.is_empty()
+            && self.phase_hooks_failed.is_empty()
             && self.alerts.is_empty()
             && self.states.is_empty()
     }

@@ -8,12 +8,13 @@ use greenlight_proto::names::phase_name;
 use greenlight_proto::v1::Phase;
 
 use super::core::Engine;
-use super::outputs::Alert;
+use super::outputs::{Alert, PhaseHookFailed};
 use super::severity::Severity;
 
 impl Engine {
     /// The hook run when `name` entered `phase` at `epoch` failed for good
-    /// (after its retries): a warning alert, and nothing else.
+    /// (after its retries): a warning alert (and the sinks' `hook_failed`),
+    /// and nothing else.
     pub fn phase_hook_failed(
         &mut self,
         name: &str,
@@ -23,6 +24,12 @@ impl Engine {
         now: SystemTime,
     ) {
         self.last_now = self.last_now.max(now);
+        self.outputs.phase_hooks_failed.push(PhaseHookFailed {
+            deployment: name.to_string(),
+            phase,
+            epoch,
+            detail: detail.to_string(),
+        });
         let phase = phase_name(phase);
         self.outputs.alerts.push(Alert {
             deployment: name.to_string(),

@@ -90,6 +90,11 @@ fn a_failed_phase_hook_is_a_warning_and_moves_nothing() {
     );
     let outputs = sim.engine.take_outputs();
     assert!(outputs.verdicts.is_empty() && outputs.actions.is_empty());
+    assert_eq!(
+        outputs.phase_hooks_failed.len(),
+        1,
+        "for the sinks' hook_failed"
+    );
     let [alert] = outputs.alerts.as_slice() else {
         panic!("{:?}", outputs.alerts);
     };
