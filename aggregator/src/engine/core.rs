@@ -16,7 +16,6 @@ use super::hello::{self, HelloRefused};
 use super::outputs::{ActionOrder, Outputs, PhaseEntry};
 use super::saved::{RestoreError, SavedState};
 use super::settings::DeploymentSettings;
-use super::stage::Stage;
 use super::verdict;
 
 /// A step this much later than the engine asked to be woken means the
@@ -319,7 +318,7 @@ impl Engine {
         let before = deployment.life.phase;
         if evaluation.phase != before {
             let cause = transition_cause(&evaluation, before, deployment);
-            self.outputs.phases.push(phase_entry(
+            self.outputs.phases.push(PhaseEntry::of(
                 name,
                 deployment,
                 before,
@@ -357,39 +356,6 @@ impl Engine {
             .states
             .push((name.to_string(), SavedState::of(deployment)));
         deployment.last = Some(evaluation);
-    }
-}
-
-/// The phase an evaluation enters, for its hook. Its switch: after a
-/// rollback (and while one runs) the new side back to the stable one;
-/// after Verified (the stable side has just become the verified color)
-/// the standby to it; otherwise the stable side to the candidate.
-fn phase_entry(
-    name: &str,
-    deployment: &Deployment,
-    before: Phase,
-    evaluation: &Evaluation,
-    cause: &str,
-    epoch: u64,
-) -> PhaseEntry {
-    let life = &deployment.life;
-    let back = matches!(
-        life.stage(),
-        Stage::RollingBack(_) | Stage::RolledBack(_) | Stage::RollbackFailed(_)
-    );
-    let (from, to) = if back || evaluation.phase == Phase::Verified {
-        (life.candidate(), life.stable())
-    } else {
-        (life.stable(), life.candidate())
-    };
-    PhaseEntry {
-        deployment: name.to_string(),
-        epoch,
-        from_phase: before,
-        phase: evaluation.phase,
-        from,
-        to,
-        cause: cause.to_string(),
     }
 }
 

@@ -4,8 +4,10 @@
 
 use greenlight_proto::v1::{Action, Color, Phase, Verdict};
 
+use super::deployment::{Deployment, Evaluation};
 use super::saved::SavedState;
 pub use super::severity::Severity;
+use super::stage::Stage;
 
 /// A decision to move traffic, fenced by the epoch of the verdict that made it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,41 @@ pub struct PhaseEntry {
     pub from: Color,
     pub to: Color,
     pub cause: String,
+}
+
+impl PhaseEntry {
+    /// The phase an evaluation enters, for its hook. Its switch: after a
+    /// rollback (and while one runs) the new side back to the stable one;
+    /// after Verified (the stable side has just become the verified color)
+    /// the standby to it; otherwise the stable side to the candidate.
+    pub(super) fn of(
+        name: &str,
+        deployment: &Deployment,
+        before: Phase,
+        evaluation: &Evaluation,
+        cause: &str,
+        epoch: u64,
+    ) -> Self {
+        let life = &deployment.life;
+        let back = matches!(
+            life.stage(),
+            Stage::RollingBack(_) | Stage::RolledBack(_) | Stage::RollbackFailed(_)
+        );
+        let (from, to) = if back || evaluation.phase == Phase::Verified {
+            (life.candidate(), life.stable())
+        } else {
+            (life.stable(), life.candidate())
+        };
+        PhaseEntry {
+            deployment: name.to_string(),
+            epoch,
+            from_phase: before,
+            phase: evaluation.phase,
+            from,
+            to,
+            cause: cause.to_string(),
+        }
+    }
 }
 
 /// A phase hook that failed for good: for the alert sinks' `hook_failed`

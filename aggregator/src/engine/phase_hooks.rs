@@ -1,6 +1,7 @@
-//! What comes back from a phase hook: only its failure, as an alert. A
-//! phase hook tells the world a phase was entered; it does not switch, so
-//! its outcome moves nothing (a failed Verified hook rolls nothing back).
+//! What comes back from a phase hook (run for a `PhaseEntry`): only its
+//! failure, as an alert. A phase hook tells the world a phase was entered;
+//! it does not switch, so its outcome moves nothing (a failed Verified
+//! hook rolls nothing back).
 
 use std::time::SystemTime;
 
