@@ -2,7 +2,8 @@
 //! order: the log, the watchers and grpc.health.v1 (through the hub's
 //! watch), the alert sinks (handed over, never waited for), the hooks and
 //! Redis. What happens to them outside comes back to the engine as events:
-//! a hook's outcome becomes `switch_finished`.
+//! a switch hook's outcome becomes `switch_finished`, a phase hook's
+//! failure `phase_hook_failed` (an alert; a phase hook switches nothing).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -136,7 +137,7 @@ impl Dispatcher {
 
     /// One run of a hook: counted, and written to the history.
     fn hook_attempt(&self, attempt: HookOutcome) {
-        let action = action_name(attempt.action);
+        let action = attempt.point.name();
         metrics::counter!("greenlight_hook_runs_total", "action" => action).increment(1);
         let failure = (!attempt.result.succeeded()).then(|| attempt.result.describe());
         if failure.is_some() {
@@ -149,9 +150,18 @@ impl Dispatcher {
     fn feed_back(&self, finished: HookFinished) {
         let HookFinished {
             deployment,
+            point,
             epoch,
             outcome,
         } = finished;
+        if let Some(phase) = point.phase() {
+            if let SwitchOutcome::Failed(detail) = outcome {
+                self.hub.with_engine(|engine, now| {
+                    engine.phase_hook_failed(&deployment, phase, epoch, &detail, now)
+                });
+            }
+            return;
+        }
         self.board
             .record_switch(&deployment, &outcome, self.hub.now());
         let applied = self
@@ -167,17 +177,20 @@ impl Dispatcher {
         self.board.record_outputs(&outputs, self.hub.now());
         self.hub.publish_verdicts(&outputs.verdicts);
         self.alerts.hand_over(&outputs, self.hub.now());
-        for order in &outputs.actions {
-            let verdict_json = outputs
+        let verdict_json = |deployment: &str, epoch: u64| {
+            outputs
                 .verdicts
                 .iter()
-                .find(|v| v.deployment == order.deployment && v.epoch == order.epoch)
+                .find(|v| v.deployment == deployment && v.epoch == epoch)
                 .map(|v| serde_json::to_string(&VerdictJson::from(v)).unwrap_or_default())
-                .unwrap_or_default();
-            let submitted = self.hooks.submit(HookOrder {
-                order: order.clone(),
-                verdict_json,
-            });
+                .unwrap_or_default()
+        };
+        for order in &outputs.actions {
+            let Some(hook) = HookOrder::switch(order, verdict_json(&order.deployment, order.epoch))
+            else {
+                continue;
+            };
+            let submitted = self.hooks.submit(hook);
             let outcome = match submitted {
                 Submitted::Queued => continue,
                 // Nothing to wait for: the operator switches.
@@ -188,6 +201,12 @@ impl Dispatcher {
             self.hub.with_engine(|engine, now| {
                 engine.switch_finished(&deployment, epoch, outcome, now)
             });
+        }
+        // After the switches of the same step: a cutover's hook runs before
+        // the Baking it enters tells anyone.
+        for entry in &outputs.phases {
+            self.hooks
+                .phase_entered(entry, || verdict_json(&entry.deployment, entry.epoch));
         }
         let Some(publish) = &self.publish else {
             return;

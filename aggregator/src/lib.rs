@@ -129,8 +129,7 @@ pub async fn run_on(
         tasks.clone(),
         shutdown.clone(),
     ));
-    let hooks_configured =
-        usize::from(config.hooks.cutover.is_some()) + usize::from(config.hooks.rollback.is_some());
+    let hooks_configured = config.hooks.all().len();
     let board = Arc::new(Board::new(hooks_configured));
     let dispatcher = Dispatcher {
         hub: hub.clone(),

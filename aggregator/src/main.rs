@@ -42,6 +42,10 @@ use tokio_util::sync::CancellationToken;
 ///   poll = "1s"
 ///   [hooks.cutover]                  # with a hook, switches are confirmed by its outcome
 ///   command = ["deploy/switch-traffic", "{direction}"]
+///   [hooks.verified]                 # deploying, ready, baking, rolled_back, held too: on entering it
+///   command = ["retire-side", "{from}"]  # tells, never switches; delay = "10m" optional
+///   [deployments.escashop.hooks.verified]  # a deployment's own, replacing the default
+///   command = ["retire-side", "escashop", "{from}"]
 ///   [alerts]                         # docs/alerts.md: events, payloads, routing
 ///   contact = "oncall@escashop.example"  # in the rollback email (the guide's template)
 ///   rollback_eta = "2-3 minutes"

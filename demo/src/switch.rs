@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use greenlight_aggregator::hooks::{HookCommand, HookSettings};
+use greenlight_aggregator::hooks::{HookCommand, HookPoint, HookSettings};
 
 /// The hooks the demo's aggregator runs: this binary, as argv.
 pub fn hooks(record: &Path) -> anyhow::Result<HookSettings> {
@@ -20,10 +20,15 @@ pub fn hooks(record: &Path) -> anyhow::Result<HookSettings> {
         timeout: Duration::from_secs(10),
         retries: 1,
         backoff: Duration::from_millis(200),
+        delay: Duration::ZERO,
     };
     Ok(HookSettings {
-        cutover: Some(command.clone()),
-        rollback: Some(command),
+        defaults: [
+            (HookPoint::Cutover, command.clone()),
+            (HookPoint::Rollback, command),
+        ]
+        .into(),
+        ..Default::default()
     })
 }
 

@@ -22,6 +22,7 @@ mod hooks;
 mod hostile_input;
 mod http_face;
 mod module_cycles;
+mod phase_hooks;
 mod postgres_down;
 mod readme;
 mod ready;

@@ -9,7 +9,7 @@ use greenlight_proto::names::{color_name, phase_name};
 use greenlight_proto::v1::{Action, Color, Phase, Reason, Verdict};
 
 use super::event::{AlertEvent, AlertSeverity, AlertState, EventKind};
-use crate::engine::{ActionOrder, Outputs};
+use crate::engine::{ActionOrder, Outputs, PhaseHookFailed};
 
 #[derive(Debug, Default)]
 pub struct EventTracker {
@@ -52,6 +52,12 @@ impl EventTracker {
                 events.extend(action_event(order, None, now));
             }
         }
+        events.extend(
+            outputs
+                .phase_hooks_failed
+                .iter()
+                .map(|failed| phase_hook_event(failed, now)),
+        );
         events
     }
 }
@@ -247,6 +253,29 @@ fn action_event(
         at: now,
         since: now,
     })
+}
+
+/// A phase hook that failed for good: a moment (nothing to resolve), a
+/// warning (it switched nothing, so nothing is at risk because of it).
+fn phase_hook_event(failed: &PhaseHookFailed, now: SystemTime) -> AlertEvent {
+    let name = &failed.deployment;
+    let phase = phase_name(failed.phase);
+    AlertEvent {
+        kind: EventKind::HookFailed,
+        state: AlertState::Firing,
+        deployment: name.clone(),
+        color: String::new(),
+        severity: AlertSeverity::Warning,
+        summary: format!("{name}: the {phase} hook failed"),
+        details: vec![
+            failed.detail.clone(),
+            format!("greenlight does not act on a phase hook's outcome: {phase} stands"),
+        ],
+        key: format!("{name}/hook_failed/{phase}/{}", failed.epoch),
+        epoch: failed.epoch,
+        at: now,
+        since: now,
+    }
 }
 
 fn resolved(fired: &AlertEvent, epoch: u64, now: SystemTime) -> AlertEvent {

@@ -55,6 +55,9 @@ pub(super) struct RawDeployment {
     baseline: Option<RawBaseline>,
     /// Only under `[deployments.<name>]`: one load balancer per deployment.
     traffic_source: Option<RawTrafficSource>,
+    /// Only under `[deployments.<name>]`: this deployment's own hooks,
+    /// each replacing the `[hooks]` default of its name.
+    pub(super) hooks: Option<super::hooks::RawHooks>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -82,6 +85,13 @@ impl RawDeployment {
                 "defaults.traffic_source",
                 "a traffic source belongs to one deployment; \
                  write it as [deployments.<name>.traffic_source]",
+            ));
+        }
+        if self.hooks.is_some() {
+            return Err(ConfigError::key(
+                "defaults.hooks",
+                "default hooks are written as [hooks.<name>]; \
+                 a deployment's own as [deployments.<name>.hooks.<name>]",
             ));
         }
         self.apply(DeploymentSettings::default(), "defaults")

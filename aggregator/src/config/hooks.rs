@@ -1,6 +1,11 @@
 //! `[hooks.cutover]` and `[hooks.rollback]`: the commands run when a
-//! cutover or a rollback is decided, checked before anything runs (an argv
-//! with a program, known placeholders only, a timeout, sane retries).
+//! cutover or a rollback is decided; `[hooks.deploying]`, `[hooks.ready]`,
+//! `[hooks.baking]`, `[hooks.verified]`, `[hooks.rolled_back]` and
+//! `[hooks.held]`: the ones run when a deployment enters that phase. The
+//! same tables under `[deployments.<name>.hooks]` replace the defaults for
+//! that deployment, hook by hook. Checked before anything runs (an argv
+//! with a program, known placeholders only, a timeout, sane retries, a
+//! delay only on a phase hook).
 //! Whether the program is there is this machine's business, not the
 //! file's: [`AggregatorConfig::unrunnable_hooks`] asks it apart, for
 //! `--check-config` and the start.
@@ -11,17 +16,23 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{AggregatorConfig, ConfigError, Origin};
-use crate::hooks::{HookCommand, HookSettings, PLACEHOLDERS};
+use crate::hooks::{HookCommand, HookPoint, HookTable, PHASE_PLACEHOLDERS, PLACEHOLDERS};
 
-/// The `[hooks]` section as written.
-#[derive(Debug, Default, Deserialize)]
+/// A `[hooks]` or `[deployments.<name>.hooks]` section as written.
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHooks {
     cutover: Option<RawHook>,
     rollback: Option<RawHook>,
+    deploying: Option<RawHook>,
+    ready: Option<RawHook>,
+    baking: Option<RawHook>,
+    verified: Option<RawHook>,
+    rolled_back: Option<RawHook>,
+    held: Option<RawHook>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHook {
     /// argv: the program, then its arguments; placeholders allowed.
@@ -32,7 +43,14 @@ struct RawHook {
     retries: u32,
     #[serde(default = "default_hook_backoff", with = "humantime_serde")]
     backoff: Duration,
+    /// Phase hooks only: run this long after the phase is entered.
+    #[serde(default, with = "humantime_serde")]
+    delay: Duration,
 }
+
+/// The longest a phase hook may wait: a day (Argo's scaleDownDelay is
+/// seconds to minutes; longer belongs to a scheduler, not a hook).
+const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
 
 fn default_hook_timeout() -> Duration {
     Duration::from_secs(60)
@@ -47,22 +65,31 @@ fn default_hook_backoff() -> Duration {
 }
 
 impl RawHooks {
-    pub(super) fn validate(self) -> Result<HookSettings, ConfigError> {
-        Ok(HookSettings {
-            cutover: self
-                .cutover
-                .map(|hook| hook.validate("hooks.cutover"))
-                .transpose()?,
-            rollback: self
-                .rollback
-                .map(|hook| hook.validate("hooks.rollback"))
-                .transpose()?,
-        })
+    /// The hooks under `prefix` (`hooks`, `deployments.<name>.hooks`).
+    pub(super) fn validate(self, prefix: &str) -> Result<HookTable, ConfigError> {
+        let written = [
+            (HookPoint::Cutover, self.cutover),
+            (HookPoint::Rollback, self.rollback),
+            (HookPoint::Deploying, self.deploying),
+            (HookPoint::Ready, self.ready),
+            (HookPoint::Baking, self.baking),
+            (HookPoint::Verified, self.verified),
+            (HookPoint::RolledBack, self.rolled_back),
+            (HookPoint::Held, self.held),
+        ];
+        let mut table = HookTable::new();
+        for (point, raw) in written {
+            if let Some(raw) = raw {
+                let key = format!("{prefix}.{}", point.name());
+                table.insert(point, raw.validate(&key, point)?);
+            }
+        }
+        Ok(table)
     }
 }
 
 impl RawHook {
-    fn validate(self, key: &str) -> Result<HookCommand, ConfigError> {
+    fn validate(self, key: &str, point: HookPoint) -> Result<HookCommand, ConfigError> {
         let command = format!("{key}.command");
         let Some(program) = self.command.first() else {
             return Err(ConfigError::key(
@@ -73,16 +100,36 @@ impl RawHook {
         if program.trim().is_empty() {
             return Err(ConfigError::key(command, "the program is empty"));
         }
+        let known: Vec<&str> = if point.is_switch() {
+            PLACEHOLDERS.to_vec()
+        } else {
+            PLACEHOLDERS.into_iter().chain(PHASE_PLACEHOLDERS).collect()
+        };
         for arg in &self.command {
-            if let Some(word) = unknown_placeholder(arg) {
+            if let Some(word) = unknown_placeholder(arg, &known) {
+                let only_phases = PHASE_PLACEHOLDERS.contains(&word);
                 return Err(ConfigError::key(
                     command,
                     format!(
-                        "unknown placeholder {word} in {arg:?}; known: {}",
-                        PLACEHOLDERS.join(", ")
+                        "{} placeholder {word} in {arg:?}; known: {}",
+                        if only_phases {
+                            "a switch hook has no phase: no"
+                        } else {
+                            "unknown"
+                        },
+                        known.join(", ")
                     ),
                 ));
             }
+        }
+        if !self.delay.is_zero() && point.is_switch() {
+            return Err(ConfigError::key(
+                format!("{key}.delay"),
+                "a switch is never delayed; only a phase hook (e.g. [hooks.verified]) has a delay",
+            ));
+        }
+        if self.delay > MAX_DELAY {
+            return Err(ConfigError::key(format!("{key}.delay"), "at most 1 day"));
         }
         if self.timeout.is_zero() {
             return Err(ConfigError::key(
@@ -101,6 +148,7 @@ impl RawHook {
             timeout: self.timeout,
             retries: self.retries,
             backoff: self.backoff,
+            delay: self.delay,
         };
         command
             .retry_policy()
@@ -115,18 +163,16 @@ impl AggregatorConfig {
     /// Empty when every hook can run.
     pub fn unrunnable_hooks(&self, file: Option<&Path>) -> Vec<ConfigError> {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let hooks = [
-            ("cutover", &self.hooks.cutover),
-            ("rollback", &self.hooks.rollback),
-        ];
-        hooks
+        self.hooks
+            .all()
             .into_iter()
-            .filter_map(|(action, hook)| {
-                let program = hook.as_ref()?.argv.first()?;
+            .filter_map(|(key, hook)| {
+                let program = hook.argv.first()?;
                 let why = unrunnable(program, &path)?;
+                let name = key.rsplit('.').next().unwrap_or_default();
                 let error = ConfigError::key(
-                    format!("hooks.{action}.command"),
-                    format!("the {action} hook cannot run: {why}"),
+                    format!("{key}.command"),
+                    format!("the {name} hook cannot run: {why}"),
                 );
                 Some(error.with_origin(file.map(|file| Origin::File(file.to_path_buf()))))
             })
@@ -201,13 +247,13 @@ fn executable(path: &Path) -> Result<(), Unrunnable> {
     Ok(())
 }
 
-/// The first `{word}` in `arg` that is not a known placeholder.
-fn unknown_placeholder(arg: &str) -> Option<&str> {
+/// The first `{word}` in `arg` that is not in `known`.
+fn unknown_placeholder<'a>(arg: &'a str, known: &[&str]) -> Option<&'a str> {
     let mut rest = arg;
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}')?;
         let word = &rest[open..open + close + 1];
-        if !PLACEHOLDERS.contains(&word) {
+        if !known.contains(&word) {
             return Some(word);
         }
         rest = &rest[open + close + 1..];
@@ -221,10 +267,15 @@ mod tests {
 
     #[test]
     fn placeholders_are_checked_word_by_word() {
-        assert_eq!(unknown_placeholder("{direction}"), None);
-        assert_eq!(unknown_placeholder("--to={to}:{epoch}"), None);
-        assert_eq!(unknown_placeholder("{from}-{colour}"), Some("{colour}"));
-        assert_eq!(unknown_placeholder("an { unclosed"), None);
+        let known = PLACEHOLDERS;
+        assert_eq!(unknown_placeholder("{direction}", &known), None);
+        assert_eq!(unknown_placeholder("--to={to}:{epoch}", &known), None);
+        assert_eq!(
+            unknown_placeholder("{from}-{colour}", &known),
+            Some("{colour}")
+        );
+        assert_eq!(unknown_placeholder("an { unclosed", &known), None);
+        assert_eq!(unknown_placeholder("{phase}", &known), Some("{phase}"));
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! - `redis`: `[redis]`, the URL parsed once ([`RedisSettings`]).
 //! - `deployment`: `[defaults]`, `[deployments.<name>]` and each
 //!   deployment's `traffic_source`.
-//! - `hooks`: `[hooks.cutover]`, `[hooks.rollback]`.
+//! - `hooks`: `[hooks.*]` (cutover, rollback, and one per phase) and each
+//!   deployment's own (`[deployments.<name>.hooks.*]`).
 //! - `limits`: `[limits]` ([`Limits`]).
 //! - `http`: `[http]`, the HTTP face's address ([`HttpSettings`]).
 //! - `tls`: `[tls]`, the files read once ([`TlsSettings`]).
@@ -50,7 +51,7 @@ pub use self::redis::RedisSettings;
 pub use self::tls::TlsSettings;
 use crate::alerts::AlertSettings;
 use crate::engine::{DeploymentSettings, validate_deployment_name};
-use crate::hooks::HookSettings;
+use crate::hooks::{HookPoint, HookSettings};
 use crate::traffic_source::TrafficSource;
 pub use greenlight_config_words::Position;
 
@@ -72,7 +73,8 @@ pub struct AggregatorConfig {
     pub deployments: BTreeMap<String, DeploymentSettings>,
     /// Accepted for older configs; unused (the engine says when it needs waking).
     pub tick: Duration,
-    /// Commands run when a cutover or rollback is decided.
+    /// Commands run when a cutover or rollback is decided, or a phase
+    /// entered: the defaults and each deployment's own.
     pub hooks: HookSettings,
     /// Per deployment, where to read where traffic really goes.
     pub traffic_sources: BTreeMap<String, TrafficSource>,
@@ -165,19 +167,30 @@ impl RawConfig {
             .transpose()?;
         let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
         let http = self.http.map(|raw| raw.validate(listen)).transpose()?;
-        let hooks = self.hooks.validate()?;
+        let mut hooks = HookSettings {
+            defaults: self.hooks.validate("hooks")?,
+            deployments: BTreeMap::new(),
+        };
         // With a hook the switch is the hook's to carry out and report: the
         // engine waits for its outcome before it says where traffic is.
         // Without one an operator switches, and the decision is taken as done.
-        let confirm_switch = hooks.cutover.is_some() || hooks.rollback.is_some();
         let mut defaults = self.defaults.defaults()?;
-        defaults.confirm_switch = confirm_switch;
+        defaults.confirm_switch = [HookPoint::Cutover, HookPoint::Rollback]
+            .iter()
+            .any(|point| hooks.defaults.contains_key(point));
         let mut deployments = BTreeMap::new();
         let mut traffic_sources = BTreeMap::new();
-        for (name, raw) in self.deployments {
+        for (name, mut raw) in self.deployments {
             let prefix = format!("deployments.{name}");
             validate_deployment_name(&name).map_err(|reason| ConfigError::key(&prefix, reason))?;
-            let (settings, source) = raw.deployment(&defaults, &prefix)?;
+            if let Some(own) = raw.hooks.take() {
+                let own = own.validate(&format!("{prefix}.hooks"))?;
+                if !own.is_empty() {
+                    hooks.deployments.insert(name.clone(), own);
+                }
+            }
+            let (mut settings, source) = raw.deployment(&defaults, &prefix)?;
+            settings.confirm_switch = hooks.switches(&name);
             if let Some(source) = source {
                 traffic_sources.insert(name.clone(), source);
             }

@@ -8,6 +8,7 @@ use humantime_serde::re::humantime::format_duration;
 
 use super::AggregatorConfig;
 use crate::engine::DeploymentSettings;
+use crate::hooks::{HookCommand, HookPoint};
 use crate::traffic_source::{TrafficSource, TrafficSourceKind};
 
 impl AggregatorConfig {
@@ -54,18 +55,34 @@ impl AggregatorConfig {
                 ),
             });
         }
-        for (action, hook) in [
-            ("cutover", &self.hooks.cutover),
-            ("rollback", &self.hooks.rollback),
-        ] {
-            lines.push(match hook {
-                Some(hook) => format!(
-                    "{action} hook: {:?} (timeout {}, {} retries)",
-                    hook.argv,
-                    shown(hook.timeout),
-                    hook.retries
-                ),
-                None => format!("{action} hook: none (switch traffic yourself)"),
+        for point in [HookPoint::Cutover, HookPoint::Rollback] {
+            lines.push(match self.hooks.defaults.get(&point) {
+                Some(hook) => format!("{} hook: {}", point.name(), hook_words(hook)),
+                None => format!("{} hook: none (switch traffic yourself)", point.name()),
+            });
+        }
+        for (point, hook) in &self.hooks.defaults {
+            if !point.is_switch() {
+                lines.push(format!("{} hook: {}", point.name(), hook_words(hook)));
+            }
+        }
+        for name in self.deployments.keys() {
+            let effective = self.hooks.effective(name);
+            let words: Vec<String> = effective
+                .iter()
+                .map(|(point, hook, own)| {
+                    format!(
+                        "{} {} [{}]",
+                        point.name(),
+                        hook_words(hook),
+                        if *own { "its own" } else { "default" }
+                    )
+                })
+                .collect();
+            lines.push(if words.is_empty() {
+                format!("deployment {name} hooks: none")
+            } else {
+                format!("deployment {name} hooks: {}", words.join("; "))
             });
         }
         lines.extend(self.alerts.describe());
@@ -78,6 +95,21 @@ impl AggregatorConfig {
         ));
         lines.join("\n")
     }
+}
+
+/// A hook's argv and how it runs.
+fn hook_words(hook: &HookCommand) -> String {
+    let delay = if hook.delay.is_zero() {
+        String::new()
+    } else {
+        format!(", {} after the phase is entered", shown(hook.delay))
+    };
+    format!(
+        "{:?} (timeout {}, {} retries{delay})",
+        hook.argv,
+        shown(hook.timeout),
+        hook.retries
+    )
 }
 
 fn describe(settings: &DeploymentSettings) -> String {

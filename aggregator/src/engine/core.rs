@@ -13,7 +13,7 @@ use super::alerts::alert_for;
 use super::deployment::{Deployment, Evaluation, summary};
 use super::finding::Rule;
 use super::hello::{self, HelloRefused};
-use super::outputs::{ActionOrder, Outputs};
+use super::outputs::{ActionOrder, Outputs, PhaseEntry};
 use super::saved::{RestoreError, SavedState};
 use super::settings::DeploymentSettings;
 use super::verdict;
@@ -318,6 +318,14 @@ impl Engine {
         let before = deployment.life.phase;
         if evaluation.phase != before {
             let cause = transition_cause(&evaluation, before, deployment);
+            self.outputs.phases.push(PhaseEntry::of(
+                name,
+                deployment,
+                before,
+                &evaluation,
+                &cause,
+                epoch,
+            ));
             deployment
                 .life
                 .record(before, evaluation.phase, now, cause, epoch);

@@ -19,6 +19,7 @@
 //!   database (its `postgres/schema` check), before and after cutover.
 //! - `switching`, `traffic_seen`: switches confirmed, traffic known.
 //! - `control`: cutover, rollback, pause, resume.
+//! - `phase_hooks`: a phase hook's failure, as an alert (never a switch).
 //! - `deadline`: when the engine must next be woken.
 //! - `finding`, `verdict`, `alerts`, `check_words`: reasons, verdicts,
 //!   alerts, and a check's value in words.
@@ -43,6 +44,7 @@ mod lifecycle;
 mod outputs;
 mod persist;
 mod persist_v1;
+mod phase_hooks;
 mod readiness;
 mod report_check;
 mod report_limits;
@@ -67,7 +69,7 @@ pub use control::{ControlError, ControlOutcome};
 pub use core::{Engine, epoch_floor};
 pub use hello::{HelloError, HelloRefused, validate_deployment_name};
 pub use inspect::TrafficThresholds;
-pub use outputs::{ActionOrder, Alert, Outputs, Severity};
+pub use outputs::{ActionOrder, Alert, Outputs, PhaseEntry, PhaseHookFailed, Severity};
 pub use saved::{RestoreError, SavedState};
 pub use settings::{BaselineSettings, DeploymentSettings, HysteresisSettings};
 pub use switching::SwitchOutcome;

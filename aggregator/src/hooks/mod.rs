@@ -1,79 +1,46 @@
 //! Hooks: when the engine decides a cutover or a rollback, run the
 //! configured command (deploy/switch-traffic, typically) as argv with the
-//! decision in environment variables. One hook at a time per deployment, in
-//! epoch order; an epoch is carried out at most once; a hook that fails is
-//! retried with backoff, and one that hangs is killed at its timeout. Every
-//! attempt is recorded (history stream, log), and the final outcome goes
-//! back to the engine (`HookFinished`), which moves the stage and raises
-//! the alert when the switch failed for good.
+//! decision in environment variables; when a deployment enters a phase
+//! (Deploying, Ready, Baking, Verified, RolledBack, Held), run that
+//! phase's hook, if it has one, the same way. One hook at a time per
+//! deployment, in epoch order; an epoch is carried out at most once; a
+//! hook that fails is retried with backoff, and one that hangs is killed
+//! at its timeout. Every attempt is recorded (history stream, log), and
+//! the final outcome goes back to the engine (`HookFinished`): a switch's
+//! moves the stage and raises the alert when the switch failed for good;
+//! a phase hook's only raises the alert (it tells, it does not switch).
+//!
+//! # Layout
+//! - `settings`: [`HookPoint`], [`HookCommand`], [`HookSettings`] (the
+//!   defaults and each deployment's own).
+//! - `order`: [`HookOrder`], its placeholders and environment.
+//! - `run`: running one command.
 
+mod order;
 mod run;
+mod settings;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
-use greenlight_proto::names::{action_name, color_name};
-use greenlight_proto::v1::Action;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use greenlight_retry::{RetryPolicy, RetryPolicyError};
+use greenlight_retry::RetryPolicy;
 
-use crate::engine::{ActionOrder, SwitchOutcome};
+use crate::engine::{PhaseEntry, SwitchOutcome};
 
+pub use order::{HookOrder, PHASE_PLACEHOLDERS, PLACEHOLDERS};
 pub use run::{Exit, RunResult};
-
-/// The words a hook's argv may contain, replaced by the decision's values
-/// (each from a fixed alphabet, so an argument never carries anything else).
-pub const PLACEHOLDERS: [&str; 6] = [
-    "{direction}",
-    "{from}",
-    "{to}",
-    "{deployment}",
-    "{epoch}",
-    "{action}",
-];
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct HookCommand {
-    pub argv: Vec<String>,
-    pub timeout: Duration,
-    /// Attempts after the first one fails.
-    pub retries: u32,
-    /// Wait before the first retry; doubled for each next one.
-    pub backoff: Duration,
-}
-
-impl HookCommand {
-    /// The workspace's one retry policy, shaped by this hook's `backoff`:
-    /// doubling from it (half jitter), never capped before the last retry.
-    pub fn retry_policy(&self) -> Result<RetryPolicy, RetryPolicyError> {
-        let max = self.backoff.saturating_mul(1 << self.retries.min(10));
-        RetryPolicy::doubling(self.backoff, max)
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct HookSettings {
-    pub cutover: Option<HookCommand>,
-    pub rollback: Option<HookCommand>,
-}
-
-/// One decided action and the verdict that decided it (as JSON).
-#[derive(Debug, Clone)]
-pub struct HookOrder {
-    pub order: ActionOrder,
-    pub verdict_json: String,
-}
+pub use settings::{HookCommand, HookPoint, HookSettings, HookTable};
 
 /// One attempt of one hook, for the record.
 #[derive(Debug, Clone)]
 pub struct HookOutcome {
     pub deployment: String,
-    pub action: Action,
+    pub point: HookPoint,
     pub epoch: u64,
     pub attempt: u32,
     pub attempts: u32,
@@ -92,6 +59,7 @@ pub enum HookEvent {
 #[derive(Debug, Clone)]
 pub struct HookFinished {
     pub deployment: String,
+    pub point: HookPoint,
     pub epoch: u64,
     pub outcome: SwitchOutcome,
 }
@@ -101,20 +69,33 @@ pub struct HookFinished {
 pub enum Submitted {
     /// It will run; its outcome comes back as a `HookFinished`.
     Queued,
-    /// No hook is configured for this action: the operator switches.
+    /// No hook is configured for this action or phase (for a switch: the
+    /// operator switches).
     NoHook,
     /// It cannot run (the deployment's queue is full).
     Refused(String),
 }
 
-/// With the span of the engine step that decided it: the hook's run is
-/// part of that step's trace.
-type Queued = (HookCommand, HookOrder, tracing::Span);
+/// With the span of the engine step that decided it (the hook's run is
+/// part of that step's trace), and, for a delayed phase hook, the token
+/// that the deployment leaving the phase cancels.
+type Queued = (
+    HookCommand,
+    HookOrder,
+    tracing::Span,
+    Option<CancellationToken>,
+);
+
+/// One deployment's hooks: a worker that runs them one at a time, in
+/// order, and the token that cancels the phase hooks waiting on a delay.
+struct Lane {
+    sender: mpsc::Sender<Queued>,
+    delayed: CancellationToken,
+}
 
 pub struct HookRunner {
     settings: HookSettings,
-    /// One worker per deployment: its hooks run one at a time, in order.
-    workers: Mutex<HashMap<String, mpsc::Sender<Queued>>>,
+    lanes: Mutex<HashMap<String, Lane>>,
     events: mpsc::Sender<HookEvent>,
     tasks: TaskTracker,
     shutdown: CancellationToken,
@@ -129,64 +110,138 @@ impl HookRunner {
     ) -> Self {
         HookRunner {
             settings,
-            workers: Mutex::new(HashMap::new()),
+            lanes: Mutex::new(HashMap::new()),
             events,
             tasks,
             shutdown,
         }
     }
 
-    /// Queues an order behind the deployment's earlier ones (never blocks).
-    pub fn submit(&self, order: HookOrder) -> Submitted {
-        let command = match order.order.action {
-            Action::Cutover => self.settings.cutover.clone(),
-            Action::Rollback => self.settings.rollback.clone(),
-            _ => None,
-        };
-        let Some(command) = command else {
-            tracing::info!(
-                deployment = %order.order.deployment,
-                action = action_name(order.order.action),
-                "no hook configured for this action: switch traffic yourself"
-            );
+    /// A deployment entered a phase: the phase hooks still waiting on
+    /// their delay are cancelled (the phase they were for is over), and
+    /// this phase's hook, if it has one, is queued. `verdict_json` is
+    /// asked for only when there is a hook to tell.
+    pub fn phase_entered(
+        &self,
+        entry: &PhaseEntry,
+        verdict_json: impl FnOnce() -> String,
+    ) -> Submitted {
+        if let Some(lane) = self.lock().get_mut(&entry.deployment) {
+            if !lane.delayed.is_cancelled() {
+                lane.delayed.cancel();
+            }
+            lane.delayed = self.shutdown.child_token();
+        }
+        let Some(point) = HookPoint::for_phase(entry.phase) else {
             return Submitted::NoHook;
         };
-        let deployment = order.order.deployment.clone();
-        let mut workers = self.workers.lock().unwrap_or_else(|e| e.into_inner());
-        let sender = workers.entry(deployment.clone()).or_insert_with(|| {
-            let (sender, receiver) = mpsc::channel(HOOK_QUEUE);
-            let worker = Worker {
-                events: self.events.clone(),
-                shutdown: self.shutdown.clone(),
-                last_epoch: 0,
-            };
-            self.tasks.spawn(worker.run(receiver));
-            sender
-        });
-        if sender
-            .try_send((command, order, tracing::Span::current()))
-            .is_err()
-        {
-            tracing::error!(%deployment, "hook queue full: an action was not carried out");
+        if self.settings.command(&entry.deployment, point).is_none() {
+            return Submitted::NoHook;
+        }
+        match HookOrder::phase(entry, verdict_json()) {
+            Some(order) => self.submit(order),
+            None => Submitted::NoHook,
+        }
+    }
+
+    /// Queues an order behind the deployment's earlier ones (never
+    /// blocks); a phase hook with a delay is queued when its delay is over.
+    pub fn submit(&self, order: HookOrder) -> Submitted {
+        let Some(command) = self
+            .settings
+            .command(&order.deployment, order.point)
+            .cloned()
+        else {
+            if order.point.is_switch() {
+                tracing::info!(
+                    deployment = %order.deployment,
+                    action = order.point.name(),
+                    "no hook configured for this action: switch traffic yourself"
+                );
+            }
+            return Submitted::NoHook;
+        };
+        let deployment = order.deployment.clone();
+        let mut lanes = self.lock();
+        let lane = lanes
+            .entry(deployment.clone())
+            .or_insert_with(|| self.lane());
+        let span = tracing::Span::current();
+        if !command.delay.is_zero() && !order.point.is_switch() {
+            let token = lane.delayed.clone();
+            let sender = lane.sender.clone();
+            let delay = command.delay;
+            tracing::info!(
+                %deployment,
+                epoch = order.epoch,
+                delay = %humantime_serde::re::humantime::format_duration(delay),
+                "{} hook runs after its delay unless the deployment leaves the phase",
+                order.point.name()
+            );
+            self.tasks.spawn(async move {
+                tokio::select! {
+                    _ = token.cancelled() => {
+                        tracing::info!(
+                            deployment = %order.deployment,
+                            epoch = order.epoch,
+                            "{} hook cancelled: the deployment left the phase before its delay was over",
+                            order.point.name()
+                        );
+                    }
+                    _ = tokio::time::sleep(delay) => {
+                        let point = order.point;
+                        if sender.try_send((command, order, span, Some(token))).is_err() {
+                            tracing::error!(%deployment, "hook queue full: the delayed {} hook was not run", point.name());
+                        }
+                    }
+                }
+            });
+            return Submitted::Queued;
+        }
+        if lane.sender.try_send((command, order, span, None)).is_err() {
+            tracing::error!(%deployment, "hook queue full: a hook was not run");
             return Submitted::Refused(format!(
-                "{deployment}'s hook queue is full ({HOOK_QUEUE} switches waiting): not run"
+                "{deployment}'s hook queue is full ({HOOK_QUEUE} hooks waiting): not run"
             ));
         }
         Submitted::Queued
+    }
+
+    fn lane(&self) -> Lane {
+        let (sender, receiver) = mpsc::channel(HOOK_QUEUE);
+        let worker = Worker {
+            events: self.events.clone(),
+            shutdown: self.shutdown.clone(),
+            last_switch: 0,
+            last_phase: 0,
+        };
+        self.tasks.spawn(worker.run(receiver));
+        Lane {
+            sender,
+            delayed: self.shutdown.child_token(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Lane>> {
+        self.lanes.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// Hook events waiting for the dispatcher.
 pub const EVENT_QUEUE: usize = 256;
 
-/// Switches waiting per deployment; more means the hooks cannot keep up.
+/// Hooks waiting per deployment; more means the hooks cannot keep up.
 const HOOK_QUEUE: usize = 64;
 
 struct Worker {
     events: mpsc::Sender<HookEvent>,
     shutdown: CancellationToken,
-    /// The newest epoch carried out: older orders are stale, never replayed.
-    last_epoch: u64,
+    /// The newest epoch a switch hook carried out: older switches are
+    /// stale, never replayed.
+    last_switch: u64,
+    /// The same for phase hooks (a cutover and the Baking it enters can
+    /// share an epoch: each kind is fenced on its own).
+    last_phase: u64,
 }
 
 impl Worker {
@@ -196,34 +251,48 @@ impl Worker {
                 _ = self.shutdown.cancelled() => return,
                 next = orders.recv() => next,
             };
-            let Some((command, order, decided_in)) = next else {
+            let Some((command, order, decided_in, delayed)) = next else {
                 return;
             };
-            if order.order.epoch <= self.last_epoch {
-                tracing::warn!(
-                    deployment = %order.order.deployment,
-                    epoch = order.order.epoch,
-                    last = self.last_epoch,
-                    "stale action ignored: a newer epoch was already carried out"
+            if delayed.is_some_and(|token| token.is_cancelled()) {
+                tracing::info!(
+                    deployment = %order.deployment,
+                    epoch = order.epoch,
+                    "{} hook cancelled: the deployment left the phase before it ran",
+                    order.point.name()
                 );
                 continue;
             }
-            self.last_epoch = order.order.epoch;
+            let last = if order.point.is_switch() {
+                &mut self.last_switch
+            } else {
+                &mut self.last_phase
+            };
+            if order.epoch <= *last {
+                tracing::warn!(
+                    deployment = %order.deployment,
+                    epoch = order.epoch,
+                    last = *last,
+                    "stale {} hook ignored: a newer epoch was already carried out",
+                    order.point.name()
+                );
+                continue;
+            }
+            *last = order.epoch;
             let span = tracing::info_span!(
                 parent: &decided_in,
                 "aggregator.hook",
-                deployment = %order.order.deployment,
-                action = action_name(order.order.action),
-                epoch = order.order.epoch,
+                deployment = %order.deployment,
+                action = order.point.name(),
+                epoch = order.epoch,
             );
             self.carry_out(&command, &order).instrument(span).await;
         }
     }
 
     async fn carry_out(&self, command: &HookCommand, order: &HookOrder) {
-        let decided = &order.order;
-        let argv = expand(&command.argv, decided);
-        let env = environment(order);
+        let argv = order.expand(&command.argv);
+        let env = order.environment();
         let attempts = command.retries + 1;
         // Checked when the config was loaded; a command built in code with
         // a zero backoff retries on the reconnect policy instead.
@@ -235,9 +304,9 @@ impl Worker {
             let result = run::run(&argv, &env, command.timeout).await;
             let ok = result.succeeded();
             let outcome = HookOutcome {
-                deployment: decided.deployment.clone(),
-                action: decided.action,
-                epoch: decided.epoch,
+                deployment: order.deployment.clone(),
+                point: order.point,
+                epoch: order.epoch,
                 attempt,
                 attempts,
                 result,
@@ -245,7 +314,7 @@ impl Worker {
             self.log(&outcome, &argv);
             self.record(outcome.clone());
             if ok {
-                self.finish(decided, SwitchOutcome::Succeeded).await;
+                self.finish(order, SwitchOutcome::Succeeded).await;
                 return;
             }
             if attempt == attempts {
@@ -254,7 +323,7 @@ impl Worker {
                     outcome.result.describe(),
                     last_words(&outcome.result.output_tail)
                 );
-                self.finish(decided, SwitchOutcome::Failed(detail)).await;
+                self.finish(order, SwitchOutcome::Failed(detail)).await;
                 return;
             }
             tokio::select! {
@@ -264,10 +333,11 @@ impl Worker {
         }
     }
 
-    async fn finish(&self, decided: &ActionOrder, outcome: SwitchOutcome) {
+    async fn finish(&self, order: &HookOrder, outcome: SwitchOutcome) {
         let finished = HookFinished {
-            deployment: decided.deployment.clone(),
-            epoch: decided.epoch,
+            deployment: order.deployment.clone(),
+            point: order.point,
+            epoch: order.epoch,
             outcome,
         };
         // The dispatcher may be gone at shutdown: the restored stage then
@@ -284,7 +354,7 @@ impl Worker {
                 ?argv,
                 duration_ms = result.duration.as_millis() as u64,
                 "{} hook succeeded",
-                action_name(outcome.action)
+                outcome.point.name()
             );
         } else {
             tracing::error!(
@@ -295,7 +365,7 @@ impl Worker {
                 attempts = outcome.attempts,
                 output = %result.output_tail.trim(),
                 "{} hook failed: {}",
-                action_name(outcome.action),
+                outcome.point.name(),
                 result.describe()
             );
         }
@@ -320,43 +390,6 @@ fn last_words(tail: &str) -> String {
     } else {
         format!(": {line}")
     }
-}
-
-/// Replaces the placeholders in each argument; nothing else is interpreted.
-fn expand(argv: &[String], order: &ActionOrder) -> Vec<String> {
-    let from = color_name(order.from);
-    let to = color_name(order.to);
-    let direction = format!("{from}-to-{to}");
-    let epoch = order.epoch.to_string();
-    argv.iter()
-        .map(|arg| {
-            arg.replace("{direction}", &direction)
-                .replace("{from}", from)
-                .replace("{to}", to)
-                .replace("{deployment}", &order.deployment)
-                .replace("{epoch}", &epoch)
-                .replace("{action}", action_name(order.action))
-        })
-        .collect()
-}
-
-fn environment(order: &HookOrder) -> Vec<(String, String)> {
-    let decided = &order.order;
-    let from = color_name(decided.from);
-    let to = color_name(decided.to);
-    [
-        ("GREENLIGHT_DEPLOYMENT", decided.deployment.clone()),
-        ("GREENLIGHT_ACTION", action_name(decided.action).to_string()),
-        ("GREENLIGHT_FROM", from.to_string()),
-        ("GREENLIGHT_TO", to.to_string()),
-        ("GREENLIGHT_DIRECTION", format!("{from}-to-{to}")),
-        ("GREENLIGHT_EPOCH", decided.epoch.to_string()),
-        ("GREENLIGHT_CAUSE", decided.cause.clone()),
-        ("GREENLIGHT_VERDICT", order.verdict_json.clone()),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_string(), value))
-    .collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ pub struct Board {
 }
 
 impl Board {
-    /// `hooks_configured`: how many of cutover and rollback have a command.
+    /// `hooks_configured`: how many hooks have a command (defaults and each
+    /// deployment's own).
     pub fn new(hooks_configured: usize) -> Self {
         Board {
             state: Mutex::new(BoardState {

@@ -235,6 +235,7 @@ mod tests {
                 details: vec![],
             }],
             states: vec![],
+            ..Default::default()
         };
         let mut timeline = Timeline::new(10);
         timeline.record(&outputs, at(6));

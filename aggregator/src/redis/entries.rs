@@ -125,7 +125,7 @@ fn hook(pipe: &mut redis::Pipeline, outcome: &HookOutcome, cap: StreamMaxlen) {
     let fields = [
         ("kind", "hook".to_string()),
         ("epoch", outcome.epoch.to_string()),
-        ("action", action_name(outcome.action).to_string()),
+        ("action", outcome.point.name().to_string()),
         (
             "attempt",
             format!("{}/{}", outcome.attempt, outcome.attempts),

@@ -214,3 +214,27 @@ fn a_rollback_target_made_incompatible_is_critical_about_the_old_side_and_resolv
         "{cleared:?}"
     );
 }
+
+#[test]
+fn a_failed_phase_hook_is_a_warning_hook_failed_moment() {
+    let mut tracker = EventTracker::default();
+    let outputs = Outputs {
+        phase_hooks_failed: vec![crate::engine::PhaseHookFailed {
+            deployment: NAME.into(),
+            phase: Phase::Verified,
+            epoch: 7,
+            detail: "exit 3 after 2 attempt(s): no such host".into(),
+        }],
+        ..Default::default()
+    };
+    let events = tracker.step(&outputs, at(4));
+    assert_eq!(
+        kinds(&events),
+        [(EventKind::HookFailed, AlertState::Firing)]
+    );
+    let failed = &events[0];
+    assert_eq!(failed.severity, AlertSeverity::Warning);
+    assert_eq!(failed.summary, "escashop: the Verified hook failed");
+    assert_eq!(failed.key, "escashop/hook_failed/Verified/7");
+    assert!(failed.details[0].contains("no such host"));
+}

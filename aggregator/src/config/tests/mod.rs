@@ -2,6 +2,7 @@
 
 mod auth;
 mod file_errors;
+mod hooks;
 mod limits;
 mod origins;
 mod rules;

@@ -5,6 +5,7 @@ mod corpus;
 mod edge_details;
 mod edges;
 mod lifecycle;
+mod phase_entries;
 mod readiness;
 mod rollback_target;
 mod scenarios;

@@ -9,7 +9,9 @@ use greenlight_proto::v1::{
     Action, CheckResult, CheckStatus, Color, Hello, Report, TrafficCounters, Verdict,
 };
 
-use crate::engine::{AgentKey, Alert, DeploymentSettings, Engine, ReportOutcome, SwitchOutcome};
+use crate::engine::{
+    AgentKey, Alert, DeploymentSettings, Engine, PhaseEntry, ReportOutcome, SwitchOutcome,
+};
 
 pub const NAME: &str = "escashop";
 
@@ -89,6 +91,8 @@ pub struct Sim {
     pub actions: Vec<(Action, u64)>,
     pub alerts: Vec<Alert>,
     pub verdicts: Vec<Verdict>,
+    /// Phases entered, as the phase hooks are told.
+    pub phases: Vec<PhaseEntry>,
     run_of: BTreeMap<i32, String>,
     /// Each side's agent clock minus ours, in seconds.
     pub skew: BTreeMap<i32, f64>,
@@ -114,6 +118,7 @@ impl Sim {
             actions: Vec::new(),
             alerts: Vec::new(),
             verdicts: Vec::new(),
+            phases: Vec::new(),
             run_of: BTreeMap::new(),
             skew: BTreeMap::new(),
             backlog: Vec::new(),
@@ -291,6 +296,7 @@ impl Sim {
         self.actions
             .extend(outputs.actions.iter().map(|a| (a.action, a.epoch)));
         self.alerts.extend(outputs.alerts);
+        self.phases.extend(outputs.phases);
         self.verdicts.extend(outputs.verdicts);
     }
 
