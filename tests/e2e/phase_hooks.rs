@@ -89,14 +89,17 @@ async fn a_verified_hook_runs_once_and_not_again_after_a_restart() {
     assert_eq!(run.get::<String>("epoch"), Some(epoch.to_string()));
 
     // Killed and restarted: the state comes back from Redis already
-    // Verified, which is no new entry into Verified.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Verified, which is no new entry into Verified. (The step that entered
+    // Verified was queued for Redis before the hook's record, which is
+    // there: so is the saved state.)
     aggregator.kill().await;
     let _aggregator = bed.aggregator_with(Some(&redis.url()), &config).await;
     let restored = bed
         .verdict_where("restored", SETTLE, |v| v.epoch > verified.epoch)
         .await;
     assert_eq!(restored.phase(), Phase::Verified, "{:?}", restored.reasons);
+    // A replayed entry would run the hook at once: nothing to wait for
+    // but a window in which it does not happen.
     tokio::time::sleep(Duration::from_secs(4)).await;
     let still = bed.verdict_where("any verdict", SETTLE, |_| true).await;
     assert_eq!(still.phase(), Phase::Verified);
@@ -184,7 +187,8 @@ async fn a_deployments_own_hooks_override_the_defaults_another_keeps() {
         admin_cutover.starts_with("admin blue-to-green env=cutover///"),
         "{admin_cutover}"
     );
-    // Each hook ran once, for its own deployment only.
+    // Each hook ran once, for its own deployment only (a second run would
+    // come at once: a window in which it does not).
     tokio::time::sleep(Duration::from_secs(2)).await;
     for (file, line) in [
         (&own_verified, &shop_verified),
