@@ -19,7 +19,7 @@
 //!   database (its `postgres/schema` check), before and after cutover.
 //! - `switching`, `traffic_seen`: switches confirmed, traffic known.
 //! - `control`: cutover, rollback, pause, resume.
-//! - `gates`, `gate_events`: the test gates (run once the candidate is
+//! - `gates`, `gate_flow`, `gate_events`: the test gates (run once the candidate is
 //!   otherwise READY, and after cutover), their outcomes and reruns.
 //! - `phase_hooks`: a phase hook's failure, as an alert (never a switch).
 //! - `deadline`: when the engine must next be woken.
@@ -40,6 +40,7 @@ mod deadline;
 mod deployment;
 mod finding;
 mod gate_events;
+mod gate_flow;
 mod gates;
 mod hello;
 mod hysteresis;
