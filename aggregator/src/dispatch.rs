@@ -15,8 +15,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::Alerting;
-use crate::engine::{Outputs, Severity, SwitchOutcome};
-use crate::hooks::{HookEvent, HookFinished, HookOrder, HookOutcome, HookRunner, Submitted};
+use crate::engine::{GateOutcome, Outputs, Severity, SwitchOutcome};
+use crate::hooks::{
+    GateRan, HookEvent, HookFinished, HookOrder, HookOutcome, HookRunner, Submitted,
+};
 use crate::http::Board;
 use crate::hub::{Hub, Step};
 use crate::redis::Publication;
@@ -98,6 +100,7 @@ impl Dispatcher {
                 event = self.hook_events.recv() => match event {
                     Some(HookEvent::Finished(finished)) => self.feed_back(finished),
                     Some(HookEvent::Attempt(attempt)) => self.hook_attempt(attempt),
+                    Some(HookEvent::Gate(ran)) => self.gate_ran(ran),
                     None => break,
                 },
                 _ = shutdown.cancelled() => break,
@@ -145,6 +148,29 @@ impl Dispatcher {
         }
         self.board.record_hook_run(failure);
         self.record(Publication::Hook(attempt));
+    }
+
+    /// A test gate's run: written to the history, and its outcome to the
+    /// engine.
+    fn gate_ran(&self, ran: GateRan) {
+        let label = ran.order.stage.name();
+        metrics::counter!("greenlight_gate_runs_total", "stage" => label).increment(1);
+        if !ran.result.succeeded() {
+            metrics::counter!("greenlight_gate_failures_total", "stage" => label).increment(1);
+        }
+        let outcome = ran.outcome();
+        let (deployment, gate, order) = (
+            ran.order.deployment.clone(),
+            ran.order.gate.clone(),
+            ran.order.order,
+        );
+        self.record(Publication::Gate(ran));
+        let applied = self.hub.with_engine(|engine, now| {
+            engine.gate_finished(&deployment, &gate, order, outcome, now)
+        });
+        if !applied {
+            tracing::info!(%deployment, %gate, order, "a gate finished for a run no longer awaited: ignored");
+        }
     }
 
     fn feed_back(&self, finished: HookFinished) {
@@ -201,6 +227,19 @@ impl Dispatcher {
             self.hub.with_engine(|engine, now| {
                 engine.switch_finished(&deployment, epoch, outcome, now)
             });
+        }
+        for order in &outputs.gates {
+            if !self.hooks.run_gate(order.clone()) {
+                let (deployment, gate, id) =
+                    (order.deployment.clone(), order.gate.clone(), order.order);
+                let outcome = GateOutcome::Failed {
+                    exit: "not configured in this aggregator".into(),
+                    tail: String::new(),
+                };
+                self.hub.with_engine(|engine, now| {
+                    engine.gate_finished(&deployment, &gate, id, outcome, now)
+                });
+            }
         }
         // After the switches of the same step: a cutover's hook runs before
         // the Baking it enters tells anyone.

@@ -225,6 +225,31 @@ pub enum Command {
         #[command(subcommand)]
         command: MigrationsCommand,
     },
+    /// The deployment's test gates (docs/configuration.md, gates).
+    Gate {
+        #[command(subcommand)]
+        command: GateCommand,
+    },
+}
+
+/// What `greenlight gate` does.
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Run a test gate again for the current candidate run.
+    ///
+    /// A gate runs once per candidate run; this forgets its result, and it
+    /// runs as soon as its stage allows (before cutover: once the candidate
+    /// is otherwise READY; after: while traffic is on it). Example:
+    /// `greenlight gate rerun escashop integration`.
+    Rerun {
+        /// The deployment, as its agents name it (e.g. escashop).
+        deployment: String,
+        /// The gate's name, as configured.
+        gate: String,
+        /// Print the resulting verdict (or the refusal) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `greenlight migrations` does.
@@ -269,6 +294,9 @@ impl Command {
             | Command::History { json, .. } => *json,
             Command::Migrations {
                 command: MigrationsCommand::Lint { json, .. },
+            } => *json,
+            Command::Gate {
+                command: GateCommand::Rerun { json, .. },
             } => *json,
             Command::Completions { .. } | Command::Man => false,
         }

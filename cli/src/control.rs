@@ -1,10 +1,10 @@
-//! cutover, rollback, pause, resume: the control calls.
+//! cutover, rollback, pause, resume, gate rerun: the control calls.
 
 use std::time::Duration;
 
 use greenlight_proto::json::ReasonJson;
 use greenlight_proto::v1::{
-    ControlResponse, CutoverRequest, PauseRequest, ResumeRequest, RollbackRequest,
+    ControlResponse, CutoverRequest, PauseRequest, RerunGateRequest, ResumeRequest, RollbackRequest,
 };
 use tonic::Response;
 
@@ -19,6 +19,7 @@ pub enum Call {
     Rollback { reason: String },
     Pause { reason: String },
     Resume,
+    RerunGate { gate: String },
 }
 
 pub async fn control(
@@ -68,6 +69,15 @@ pub async fn control(
                     client
                         .resume(ResumeRequest {
                             deployment,
+                            requested_by,
+                        })
+                        .await
+                }
+                Call::RerunGate { gate } => {
+                    client
+                        .rerun_gate(RerunGateRequest {
+                            deployment,
+                            gate,
                             requested_by,
                         })
                         .await

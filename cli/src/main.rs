@@ -11,7 +11,7 @@
 //! - `commands`: status, verdict.
 //! - `watch`: every new verdict, across aggregator restarts.
 //! - `link`: saying when the aggregator was lost and regained; the retries.
-//! - `control`: cutover, rollback, pause, resume; `operator`: who asks.
+//! - `control`: cutover, rollback, pause, resume, gate rerun; `operator`: who asks.
 //! - `history`: the whole audit trail, paged.
 //! - `wait`: waiting for a condition, across aggregator restarts;
 //!   `progress`: what it shows meanwhile.
@@ -42,7 +42,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, MigrationsCommand};
+use args::{Cli, Command, GateCommand, MigrationsCommand};
 use exit::Failure;
 
 fn main() -> ExitCode {
@@ -167,6 +167,17 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     json,
                 };
                 history::history(address, timeout, &deployment, query).await
+            }
+            Command::Gate {
+                command:
+                    GateCommand::Rerun {
+                        deployment,
+                        gate,
+                        json,
+                    },
+            } => {
+                let call = control::Call::RerunGate { gate };
+                control::control(address, timeout, &deployment, call, &operator(), json).await
             }
             Command::Completions { .. } | Command::Man | Command::Migrations { .. } => Ok(()),
         }

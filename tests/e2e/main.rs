@@ -16,6 +16,7 @@ mod demo;
 mod deploy_configs;
 mod deploy_kit;
 mod frozen_across_deadline;
+mod gates;
 mod grpc_conventions;
 mod history_cli;
 mod hooks;

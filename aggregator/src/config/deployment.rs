@@ -58,6 +58,8 @@ pub(super) struct RawDeployment {
     /// Only under `[deployments.<name>]`: this deployment's own hooks,
     /// each replacing the `[hooks]` default of its name.
     pub(super) hooks: Option<super::hooks::RawHooks>,
+    /// Only under `[deployments.<name>]`: its test gates.
+    pub(super) gates: Option<Vec<super::gates::RawGate>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -92,6 +94,12 @@ impl RawDeployment {
                 "defaults.hooks",
                 "default hooks are written as [hooks.<name>]; \
                  a deployment's own as [deployments.<name>.hooks.<name>]",
+            ));
+        }
+        if self.gates.is_some() {
+            return Err(ConfigError::key(
+                "defaults.gates",
+                "test gates belong to one deployment: write them as [[deployments.<name>.gates]]",
             ));
         }
         self.apply(DeploymentSettings::default(), "defaults")

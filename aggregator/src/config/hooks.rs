@@ -161,18 +161,33 @@ impl AggregatorConfig {
     /// Each hook whose program cannot run here (missing, not executable,
     /// not on `PATH`), said as a config error of its `command` in `file`.
     /// Empty when every hook can run.
+    /// The test gates' programs are asked the same way.
     pub fn unrunnable_hooks(&self, file: Option<&Path>) -> Vec<ConfigError> {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        self.hooks
+        let hooks = self
+            .hooks
             .all()
             .into_iter()
-            .filter_map(|(key, hook)| {
-                let program = hook.argv.first()?;
+            .map(|(key, hook)| (key, &hook.argv));
+        let gates = self.hooks.gates.iter().flat_map(|(name, gates)| {
+            gates.iter().map(move |(gate, command)| {
+                (format!("deployments.{name}.gates.{gate}"), &command.argv)
+            })
+        });
+        hooks
+            .chain(gates)
+            .filter_map(|(key, argv)| {
+                let program = argv.first()?;
                 let why = unrunnable(program, &path)?;
                 let name = key.rsplit('.').next().unwrap_or_default();
+                let kind = if key.contains(".gates.") {
+                    "gate"
+                } else {
+                    "hook"
+                };
                 let error = ConfigError::key(
                     format!("{key}.command"),
-                    format!("the {name} hook cannot run: {why}"),
+                    format!("the {name} {kind} cannot run: {why}"),
                 );
                 Some(error.with_origin(file.map(|file| Origin::File(file.to_path_buf()))))
             })
@@ -248,7 +263,7 @@ fn executable(path: &Path) -> Result<(), Unrunnable> {
 }
 
 /// The first `{word}` in `arg` that is not in `known`.
-fn unknown_placeholder<'a>(arg: &'a str, known: &[&str]) -> Option<&'a str> {
+pub(super) fn unknown_placeholder<'a>(arg: &'a str, known: &[&str]) -> Option<&'a str> {
     let mut rest = arg;
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}')?;

@@ -13,6 +13,7 @@
 //! - `redis`: `[redis]`, the URL parsed once ([`RedisSettings`]).
 //! - `deployment`: `[defaults]`, `[deployments.<name>]` and each
 //!   deployment's `traffic_source`.
+//! - `gates`: each deployment's test gates (`[[deployments.<name>.gates]]`).
 //! - `hooks`: `[hooks.*]` (cutover, rollback, and one per phase) and each
 //!   deployment's own (`[deployments.<name>.hooks.*]`).
 //! - `limits`: `[limits]` ([`Limits`]).
@@ -26,6 +27,7 @@ mod alerts;
 mod auth;
 mod deployment;
 mod error;
+mod gates;
 mod hooks;
 mod http;
 mod limits;
@@ -170,6 +172,7 @@ impl RawConfig {
         let mut hooks = HookSettings {
             defaults: self.hooks.validate("hooks")?,
             deployments: BTreeMap::new(),
+            gates: BTreeMap::new(),
         };
         // With a hook the switch is the hook's to carry out and report: the
         // engine waits for its outcome before it says where traffic is.
@@ -189,8 +192,19 @@ impl RawConfig {
                     hooks.deployments.insert(name.clone(), own);
                 }
             }
+            let gates = raw
+                .gates
+                .take()
+                .map(|raw| gates::validate(raw, &prefix))
+                .transpose()?;
             let (mut settings, source) = raw.deployment(&defaults, &prefix)?;
             settings.confirm_switch = hooks.switches(&name);
+            if let Some((specs, commands)) = gates {
+                settings.gates = specs;
+                if !commands.is_empty() {
+                    hooks.gates.insert(name.clone(), commands);
+                }
+            }
             if let Some(source) = source {
                 traffic_sources.insert(name.clone(), source);
             }

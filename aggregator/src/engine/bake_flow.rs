@@ -9,6 +9,7 @@ use greenlight_proto::v1::{Action, Decision, Phase};
 use super::bake::Bake;
 use super::deployment::{Deployment, Evaluation, paused, summary};
 use super::finding::{Finding, Rule};
+use super::gates::GateStage;
 use super::stage::Stage;
 
 impl Deployment {
@@ -30,6 +31,14 @@ impl Deployment {
             stable_failed_at: &self.stable_failed_at,
         }
         .evaluate(now);
+        // The smoke tests run once traffic is on the candidate; one that
+        // fails is a trigger like any other, and Verified waits for them.
+        let mut found = found;
+        self.follow_candidate_run();
+        let smoke = self.check_gates(GateStage::AfterCutover, true, now);
+        found.triggers.extend(smoke.failed);
+        let smoke_passed = smoke.passed;
+        let mut smoke_info = smoke.info;
 
         if let Some(reason) = self.life.paused.clone() {
             let mut findings = vec![paused(candidate, &reason)];
@@ -74,14 +83,20 @@ impl Deployment {
             return Evaluation::new(Decision::Hold, Phase::Held, findings).caused(cause);
         }
         let deadline = self.resume_bake(now);
+        let mut info = found.info;
+        info.append(&mut smoke_info);
         if now < deadline {
-            return Evaluation::new(Decision::Ready, Phase::Baking, found.info);
+            return Evaluation::new(Decision::Ready, Phase::Baking, info);
         }
+        if !smoke_passed {
+            return Evaluation::new(Decision::Ready, Phase::Baking, info);
+        }
+        let found_info = info;
         match self.missing_evidence(deadline) {
             None => self.verify(now),
             Some(waiting) => {
                 let mut findings = vec![waiting];
-                findings.extend(found.info);
+                findings.extend(found_info);
                 Evaluation::new(Decision::Ready, Phase::Baking, findings)
             }
         }

@@ -22,6 +22,8 @@ pub enum ControlError {
     },
     #[error("{0}")]
     WrongPhase(String),
+    #[error("{0}")]
+    UnknownGate(String),
     #[error(
         "{0} runs in dry-run mode: greenlight decides and explains but never acts (deploy/switch-traffic --force still switches)"
     )]
@@ -157,7 +159,7 @@ impl Engine {
         Ok(deployment)
     }
 
-    fn control_outcome(
+    pub(super) fn control_outcome(
         &mut self,
         name: &str,
         evaluation: Evaluation,

@@ -301,6 +301,10 @@ impl Engine {
         let Some(deployment) = self.deployments.get_mut(name) else {
             return;
         };
+        for mut order in deployment.gates.orders.drain(..) {
+            order.deployment = name.to_string();
+            self.outputs.gates.push(order);
+        }
         let signature = verdict::signature(deployment, &evaluation, now);
         if deployment.signature == Some(signature) {
             if std::mem::take(&mut deployment.state_dirty) {

@@ -10,6 +10,7 @@ use greenlight_proto::v1::{Action, Color, Decision, Phase};
 
 use super::agent::{AgentKey, AgentState};
 use super::finding::{Finding, Rule};
+use super::gates::{GateStage, Gates};
 use super::lifecycle::Lifecycle;
 use super::readiness;
 use super::rollback_target;
@@ -81,6 +82,8 @@ pub struct Deployment {
     /// The saved state changed without a new epoch (a sample taken during
     /// the bake, a sequence accepted): it is saved with the next step.
     pub state_dirty: bool,
+    /// The test gates' results for the current candidate run.
+    pub gates: Gates,
 }
 
 impl Deployment {
@@ -98,6 +101,7 @@ impl Deployment {
             last: None,
             restored_sequences: BTreeMap::new(),
             state_dirty: false,
+            gates: Gates::default(),
         }
     }
 
@@ -162,6 +166,16 @@ impl Deployment {
             (decision, phase) = (Decision::NotReady, Phase::Testing);
         }
         findings.extend(blocked);
+        // The gates run once the candidate is otherwise READY; READY needs
+        // them passed. A result stays shown while the candidate is not.
+        self.follow_candidate_run();
+        let otherwise_ready = decision == Decision::Ready;
+        let gates = self.check_gates(GateStage::BeforeCutover, otherwise_ready, now);
+        if otherwise_ready && !gates.passed {
+            (decision, phase) = (Decision::NotReady, Phase::Testing);
+        }
+        findings.extend(gates.failed);
+        findings.extend(gates.info);
         if let Some(failed) = &cutover_failed {
             findings.push(
                 Finding::new(

@@ -19,6 +19,9 @@ pub enum Rule {
     AgentStale,
     CheckFailed,
     ReadinessWindow,
+    /// A test gate failed or timed out: NOT_READY before cutover, a
+    /// rollback trigger after.
+    GateFailed,
     // Rollback triggers.
     HealthFailing,
     DatabaseLost,
@@ -48,6 +51,8 @@ pub enum Rule {
     ClockSkew,
     ExternalSwitch,
     TrafficDrift,
+    GateRunning,
+    GatePassed,
 }
 
 impl Rule {
@@ -58,6 +63,7 @@ impl Rule {
             Rule::AgentStale => "agent_stale",
             Rule::CheckFailed => "check_failed",
             Rule::ReadinessWindow => "readiness_window",
+            Rule::GateFailed => "gate_failed",
             Rule::HealthFailing => "health_failing",
             Rule::DatabaseLost => "database_lost",
             Rule::ErrorRatio => "error_ratio",
@@ -84,6 +90,8 @@ impl Rule {
             Rule::ClockSkew => "clock_skew",
             Rule::ExternalSwitch => "external_switch",
             Rule::TrafficDrift => "traffic_drift",
+            Rule::GateRunning => "gate_running",
+            Rule::GatePassed => "gate_passed",
         }
     }
 }

@@ -19,6 +19,8 @@
 //!   database (its `postgres/schema` check), before and after cutover.
 //! - `switching`, `traffic_seen`: switches confirmed, traffic known.
 //! - `control`: cutover, rollback, pause, resume.
+//! - `gates`, `gate_flow`, `gate_events`: the test gates (run once the candidate is
+//!   otherwise READY, and after cutover), their outcomes and reruns.
 //! - `phase_hooks`: a phase hook's failure, as an alert (never a switch).
 //! - `deadline`: when the engine must next be woken.
 //! - `finding`, `verdict`, `alerts`, `check_words`: reasons, verdicts,
@@ -37,6 +39,9 @@ mod core;
 mod deadline;
 mod deployment;
 mod finding;
+mod gate_events;
+mod gate_flow;
+mod gates;
 mod hello;
 mod hysteresis;
 mod inspect;
@@ -67,6 +72,7 @@ pub use agent::{AgentKey, ReportOutcome};
 pub use check_words::value_words;
 pub use control::{ControlError, ControlOutcome};
 pub use core::{Engine, epoch_floor};
+pub use gates::{GateOrder, GateOutcome, GateSpec, GateStage};
 pub use hello::{HelloError, HelloRefused, validate_deployment_name};
 pub use inspect::TrafficThresholds;
 pub use outputs::{ActionOrder, Alert, Outputs, PhaseEntry, PhaseHookFailed, Severity};

@@ -5,6 +5,7 @@
 use greenlight_proto::v1::{Action, Color, Phase, Verdict};
 
 use super::deployment::{Deployment, Evaluation};
+use super::gates::GateOrder;
 use super::saved::SavedState;
 pub use super::severity::Severity;
 use super::stage::Stage;
@@ -102,6 +103,8 @@ pub struct Outputs {
     /// Phase hooks that failed for good (told, never obeyed).
     pub phase_hooks_failed: Vec<PhaseHookFailed>,
     pub alerts: Vec<Alert>,
+    /// Test gates to run now.
+    pub gates: Vec<GateOrder>,
     /// Every deployment whose saved state changed.
     pub states: Vec<(String, SavedState)>,
 }
@@ -113,6 +116,7 @@ impl Outputs {
             && self.phases.is_empty()
             && self.phase_hooks_failed.is_empty()
             && self.alerts.is_empty()
+            && self.gates.is_empty()
             && self.states.is_empty()
     }
 }

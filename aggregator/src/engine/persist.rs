@@ -84,6 +84,7 @@ impl SavedState {
                         .map(|(run, sequence)| (Arc::from(run.as_str()), *sequence)),
                 )
                 .collect(),
+            gates: deployment.gates.clone(),
         }
     }
 
@@ -136,6 +137,7 @@ impl SavedState {
             .iter()
             .map(|(run, sequence)| (run.to_string(), *sequence))
             .collect();
+        deployment.gates = self.gates.clone().restored();
         deployment.epoch = self.epoch.max(epoch_floor);
         // The first verdict after a restore is a new epoch.
         deployment.signature = None;

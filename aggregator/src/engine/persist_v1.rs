@@ -91,6 +91,7 @@ impl SavedStateV1 {
             baseline: self.baseline,
             hysteresis: None,
             sequences: Vec::new(),
+            gates: Default::default(),
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use greenlight_proto::v1::Color;
 use serde::{Deserialize, Serialize};
 
+use super::gates::Gates;
 use super::hysteresis::SampleHistory;
 use super::stage::Stage;
 use super::traffic_rules::Baseline;
@@ -43,6 +44,10 @@ pub struct SavedState {
     /// object; a list here, so saving shares the agents' run ids).
     #[serde(default, with = "sequence_map")]
     pub sequences: Vec<(Arc<str>, u64)>,
+    /// The test gates' results for the candidate run (absent in states
+    /// written before gates existed).
+    #[serde(default, skip_serializing_if = "Gates::is_unused")]
+    pub gates: Gates,
 }
 
 /// A domain color: there is no "unspecified" to save.

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use greenlight_proto::v1::Color;
 
+use super::gates::GateSpec;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeploymentSettings {
     /// The color that carries user traffic at start; the other is the candidate.
@@ -56,6 +58,9 @@ pub struct DeploymentSettings {
     /// Where traffic really goes disagreeing with the verdict for this long
     /// raises a `traffic_drift` alert.
     pub traffic_drift_after: Duration,
+    /// Test gates: READY needs every `before_cutover` one passed; an
+    /// `after_cutover` one failing rolls back.
+    pub gates: Vec<GateSpec>,
 }
 
 /// A traffic rule fires when the last `consecutive` samples breached, or
@@ -111,6 +116,7 @@ impl Default for DeploymentSettings {
             max_clock_skew: Duration::from_secs(30),
             confirm_switch: false,
             traffic_drift_after: Duration::from_secs(30),
+            gates: Vec::new(),
         }
     }
 }

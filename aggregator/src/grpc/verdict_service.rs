@@ -1,13 +1,13 @@
 //! VerdictService: get, watch and list verdicts, and the control calls
-//! (cutover, rollback, pause, resume) that go to the engine.
+//! (cutover, rollback, pause, resume, rerun a gate) that go to the engine.
 
 use std::sync::Arc;
 
 use greenlight_proto::v1::verdict_service_server::VerdictService;
 use greenlight_proto::v1::{
     ControlResponse, CutoverRequest, GetHistoryRequest, GetHistoryResponse, GetVerdictRequest,
-    ListDeploymentsRequest, ListDeploymentsResponse, PauseRequest, ResumeRequest, RollbackRequest,
-    Verdict, WatchVerdictsRequest,
+    ListDeploymentsRequest, ListDeploymentsResponse, PauseRequest, RerunGateRequest, ResumeRequest,
+    RollbackRequest, Verdict, WatchVerdictsRequest,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -184,6 +184,19 @@ impl VerdictService for VerdictApi {
         let by = caller.requester(&request.requested_by);
         self.control(&by, |engine, now| {
             engine.resume(&request.deployment, &by, now)
+        })
+    }
+
+    async fn rerun_gate(
+        &self,
+        request: Request<RerunGateRequest>,
+    ) -> Result<Response<ControlResponse>, Status> {
+        let caller = authorize(&self.auth, &request, Action::Control, "RerunGate")?;
+        let request = request.into_inner();
+        checked_name(&request.deployment)?;
+        let by = caller.requester(&request.requested_by);
+        self.control(&by, |engine, now| {
+            engine.rerun_gate(&request.deployment, &request.gate, &by, now)
         })
     }
 

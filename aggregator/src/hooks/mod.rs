@@ -15,7 +15,9 @@
 //!   defaults and each deployment's own).
 //! - `order`: [`HookOrder`], its placeholders and environment.
 //! - `run`: running one command.
+//! - `gate`: running a test gate with it.
 
+mod gate;
 mod order;
 mod run;
 mod settings;
@@ -32,9 +34,10 @@ use greenlight_retry::RetryPolicy;
 
 use crate::engine::{PhaseEntry, SwitchOutcome};
 
+pub use gate::{GATE_PLACEHOLDERS, GateRan};
 pub use order::{HookOrder, PHASE_PLACEHOLDERS, PLACEHOLDERS};
 pub use run::{Exit, RunResult};
-pub use settings::{HookCommand, HookPoint, HookSettings, HookTable};
+pub use settings::{GateCommand, HookCommand, HookPoint, HookSettings, HookTable};
 
 /// One attempt of one hook, for the record.
 #[derive(Debug, Clone)]
@@ -53,6 +56,8 @@ pub struct HookOutcome {
 pub enum HookEvent {
     Attempt(HookOutcome),
     Finished(HookFinished),
+    /// A test gate's one run.
+    Gate(GateRan),
 }
 
 /// A hook's final outcome, for the engine.

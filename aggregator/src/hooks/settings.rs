@@ -123,6 +123,18 @@ pub struct HookSettings {
     /// `[deployments.<name>.hooks.*]`: each replaces the default of its
     /// point, whole (command, timeout, retries, backoff, delay).
     pub deployments: BTreeMap<String, HookTable>,
+    /// `[[deployments.<name>.gates]]`: each deployment's test gates' commands, by name.
+    pub gates: BTreeMap<String, BTreeMap<String, GateCommand>>,
+}
+
+/// A test gate's command: run once, no retries (a failing test is an
+/// answer, not a hiccup; `greenlight gate rerun` asks again).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateCommand {
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+    /// Extra environment, besides the GREENLIGHT_* variables.
+    pub env: Vec<(String, String)>,
 }
 
 impl HookSettings {

@@ -186,7 +186,7 @@ async fn next_finished(events: &mut mpsc::Receiver<HookEvent>) -> HookFinished {
     loop {
         match events.recv().await.expect("the runner is alive") {
             HookEvent::Finished(finished) => return finished,
-            HookEvent::Attempt(_) => {}
+            HookEvent::Attempt(_) | HookEvent::Gate(_) => {}
         }
     }
 }
@@ -232,6 +232,7 @@ async fn a_deployments_own_hook_replaces_the_default_and_others_keep_it() {
             HookTable::from([(HookPoint::Verified, recorder(&log, "own"))]),
         )]
         .into(),
+        ..Default::default()
     };
     let (runner, mut outcomes) = runner(settings);
     for name in ["escashop", "shop"] {

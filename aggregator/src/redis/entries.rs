@@ -63,6 +63,7 @@ pub(super) fn prepare(
             }
         }
         Publication::Hook(outcome) => hook(&mut pipe, outcome, limits.cap),
+        Publication::Gate(ran) => gate(&mut pipe, ran, limits.cap),
         Publication::Gap {
             deployment,
             from,
@@ -139,6 +140,28 @@ fn hook(pipe: &mut redis::Pipeline, outcome: &HookOutcome, cap: StreamMaxlen) {
         ("output", result.output_tail.clone()),
     ];
     pipe.xadd_maxlen(history_stream(&outcome.deployment), cap, "*", &fields)
+        .ignore();
+}
+
+/// One run of a test gate: `kind=gate`, its name, stage, attempt, exit
+/// and the tail of its output (bounded by the runner).
+fn gate(pipe: &mut redis::Pipeline, ran: &crate::hooks::GateRan, cap: StreamMaxlen) {
+    let result = &ran.result;
+    let fields = [
+        ("kind", "gate".to_string()),
+        ("gate", ran.order.gate.clone()),
+        ("stage", ran.order.stage.name().to_string()),
+        ("candidate", color_name(ran.order.candidate).to_string()),
+        ("attempt", ran.order.attempt.to_string()),
+        (
+            "outcome",
+            if result.succeeded() { "ok" } else { "failed" }.to_string(),
+        ),
+        ("exit", result.describe()),
+        ("duration_ms", result.duration.as_millis().to_string()),
+        ("output", result.output_tail.clone()),
+    ];
+    pipe.xadd_maxlen(history_stream(&ran.order.deployment), cap, "*", &fields)
         .ignore();
 }
 

@@ -46,6 +46,8 @@ pub enum Publication {
     Engine(Outputs, tracing::Span),
     /// One attempt of a cutover or rollback hook.
     Hook(HookOutcome),
+    /// One run of a test gate.
+    Gate(crate::hooks::GateRan),
     /// Something that should be in Redis and is not: a history entry of
     /// kind `gap` says so (e.g. batches dropped because the queue was full).
     Gap {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod file_errors;
+mod gates;
 mod hooks;
 mod limits;
 mod origins;

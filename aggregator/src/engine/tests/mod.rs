@@ -4,6 +4,7 @@
 mod corpus;
 mod edge_details;
 mod edges;
+mod gates;
 mod lifecycle;
 mod phase_entries;
 mod readiness;

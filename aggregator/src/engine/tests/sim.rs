@@ -93,6 +93,8 @@ pub struct Sim {
     pub verdicts: Vec<Verdict>,
     /// Phases entered, as the phase hooks are told.
     pub phases: Vec<PhaseEntry>,
+    /// Test gates ordered to run.
+    pub gates: Vec<crate::engine::GateOrder>,
     run_of: BTreeMap<i32, String>,
     /// Each side's agent clock minus ours, in seconds.
     pub skew: BTreeMap<i32, f64>,
@@ -119,6 +121,7 @@ impl Sim {
             alerts: Vec::new(),
             verdicts: Vec::new(),
             phases: Vec::new(),
+            gates: Vec::new(),
             run_of: BTreeMap::new(),
             skew: BTreeMap::new(),
             backlog: Vec::new(),
@@ -291,12 +294,13 @@ impl Sim {
         }
     }
 
-    fn collect(&mut self) {
+    pub fn collect(&mut self) {
         let outputs = self.engine.take_outputs();
         self.actions
             .extend(outputs.actions.iter().map(|a| (a.action, a.epoch)));
         self.alerts.extend(outputs.alerts);
         self.phases.extend(outputs.phases);
+        self.gates.extend(outputs.gates);
         self.verdicts.extend(outputs.verdicts);
     }
 
