@@ -218,6 +218,20 @@ fn line(entry: &HistoryEntry) -> String {
                 output => format!(" output: {}", output.replace('\n', " | ")),
             }
         ),
+        "gate" => format!(
+            "gate {} ({}) attempt {} on {}: {} ({}, {} ms){}",
+            field("gate"),
+            field("stage").replace('_', " "),
+            field("attempt"),
+            field("candidate"),
+            field("outcome"),
+            field("exit"),
+            field("duration_ms"),
+            match field("output").trim() {
+                "" => String::new(),
+                output => format!(" output: {}", output.replace('\n', " | ")),
+            }
+        ),
         "alert" => format!(
             "ALERT {} {}{}",
             field("severity"),
@@ -341,6 +355,25 @@ mod tests {
         assert!(
             hook.ends_with("ROLLBACK hook attempt 1/3: failed (exit 1, 12 ms) output: no route"),
             "{hook}"
+        );
+        let gate = line(&entry(
+            "gate",
+            &[
+                ("gate", "integration"),
+                ("stage", "before_cutover"),
+                ("candidate", "green"),
+                ("attempt", "2"),
+                ("outcome", "failed"),
+                ("exit", "exit 1"),
+                ("duration_ms", "840"),
+                ("output", "3 tests failed\n"),
+            ],
+        ));
+        assert!(
+            gate.ends_with(
+                "gate     gate integration (before cutover) attempt 2 on green: failed (exit 1, 840 ms) output: 3 tests failed"
+            ),
+            "{gate}"
         );
         let gap = line(&entry(
             "gap",

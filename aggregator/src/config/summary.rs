@@ -85,6 +85,26 @@ impl AggregatorConfig {
                 format!("deployment {name} hooks: {}", words.join("; "))
             });
         }
+        for (name, settings) in &self.deployments {
+            let commands = self.hooks.gates.get(name);
+            let words: Vec<String> = settings
+                .gates
+                .iter()
+                .filter_map(|gate| {
+                    let command = commands?.get(&gate.name)?;
+                    Some(format!(
+                        "{} ({}) {:?}, timeout {}",
+                        gate.name,
+                        gate.stage.name().replace('_', " "),
+                        command.argv,
+                        shown(command.timeout)
+                    ))
+                })
+                .collect();
+            if !words.is_empty() {
+                lines.push(format!("deployment {name} gates: {}", words.join("; ")));
+            }
+        }
         lines.extend(self.alerts.describe());
         let limits = &self.limits;
         lines.push(format!(

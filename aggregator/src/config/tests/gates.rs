@@ -39,6 +39,14 @@ fn gates_load_with_their_stage_timeout_and_command() {
         commands["smoke"].env,
         [("BASE_URL".to_string(), "http://green".to_string())]
     );
+    // --check-config's summary lists them, with when they run.
+    let summary = config.summary();
+    assert!(
+        summary.contains(
+            "deployment escashop gates: integration (before cutover) [\"tests/integration.sh\", \"{candidate}\"], timeout 5m; smoke (after cutover) [\"tests/smoke.sh\"], timeout 2m"
+        ),
+        "{summary}"
+    );
     // The programs are not there: --check-config says so, by key.
     let unrunnable = config.unrunnable_hooks(None);
     assert!(
