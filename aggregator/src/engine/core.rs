@@ -61,7 +61,9 @@ impl Engine {
         let mut engine = Engine {
             deployments: configured
                 .iter()
-                .map(|(name, settings)| (name.clone(), Deployment::new(settings.clone(), floor)))
+                .map(|(name, settings)| {
+                    (name.clone(), Deployment::new(name, settings.clone(), floor))
+                })
                 .collect(),
             defaults,
             configured,
@@ -84,7 +86,7 @@ impl Engine {
         let settings = self.configured.get(name).unwrap_or(&self.defaults).clone();
         self.deployments
             .entry(name.to_string())
-            .or_insert_with(|| Deployment::new(settings, epoch_floor(now)))
+            .or_insert_with(|| Deployment::new(name, settings, epoch_floor(now)))
     }
 
     /// Lets an agent in. Returns its key and the highest sequence already
@@ -301,10 +303,7 @@ impl Engine {
         let Some(deployment) = self.deployments.get_mut(name) else {
             return;
         };
-        for mut order in deployment.gates.orders.drain(..) {
-            order.deployment = name.to_string();
-            self.outputs.gates.push(order);
-        }
+        self.outputs.gates.append(&mut deployment.gates.orders);
         let signature = verdict::signature(deployment, &evaluation, now);
         if deployment.signature == Some(signature) {
             if std::mem::take(&mut deployment.state_dirty) {

@@ -60,6 +60,9 @@ impl Evaluation {
 
 #[derive(Debug)]
 pub struct Deployment {
+    /// The name the engine keys it by: what a person types to act on it
+    /// (`greenlight gate rerun <name> ...`) and what its orders carry.
+    pub name: String,
     pub settings: DeploymentSettings,
     pub agents: BTreeMap<AgentKey, AgentState>,
     pub life: Lifecycle,
@@ -87,8 +90,9 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    pub fn new(settings: DeploymentSettings, first_epoch: u64) -> Self {
+    pub fn new(name: &str, settings: DeploymentSettings, first_epoch: u64) -> Self {
         Deployment {
+            name: name.to_string(),
             life: Lifecycle::new(settings.live),
             settings,
             agents: BTreeMap::new(),

@@ -51,7 +51,7 @@ impl Deployment {
                 }
             }
             let state = &self.gates.states[&name];
-            let (finding, failed) = gate_finding(&name, stage, state, candidate, now);
+            let (finding, failed) = gate_finding(&self.name, &name, stage, state, candidate, now);
             match state {
                 GateState::Passed { .. } => {}
                 _ => check.passed = false,
@@ -80,7 +80,7 @@ impl Deployment {
             },
         );
         gates.orders.push(GateOrder {
-            deployment: String::new(),
+            deployment: self.name.clone(),
             gate: name.to_string(),
             stage,
             order: gates.last_order,

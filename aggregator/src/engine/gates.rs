@@ -168,6 +168,7 @@ pub struct GateCheck {
 
 /// A gate's state as a finding, and whether it is a failure.
 pub(super) fn gate_finding(
+    deployment: &str,
     name: &str,
     stage: GateStage,
     state: &GateState,
@@ -201,7 +202,7 @@ pub(super) fn gate_finding(
             let text = format!(
                 "gate {name} ({stage_words}) failed against {color}: {exit}, attempt {attempt}{}{}",
                 output_words(tail),
-                rerun_words(name, stage)
+                rerun_words(deployment, name, stage)
             );
             let finding = Finding::new(Rule::GateFailed, candidate, text)
                 .check(name)
@@ -216,7 +217,7 @@ pub(super) fn gate_finding(
             let text = format!(
                 "gate {name} ({stage_words}) was still running at its {after:.0} s timeout and was killed, attempt {attempt}{}{}",
                 output_words(tail),
-                rerun_words(name, stage)
+                rerun_words(deployment, name, stage)
             );
             let finding = Finding::new(Rule::GateFailed, candidate, text)
                 .check(name)
@@ -257,10 +258,10 @@ fn output_words(tail: &str) -> String {
 
 /// Before cutover a failed gate waits for a person: say how to ask again.
 /// After cutover its failure rolled back; the next deployment reruns it.
-fn rerun_words(name: &str, stage: GateStage) -> String {
+fn rerun_words(deployment: &str, name: &str, stage: GateStage) -> String {
     match stage {
         GateStage::BeforeCutover => {
-            format!(" (greenlight gate rerun <deployment> {name} runs it again)")
+            format!(" (greenlight gate rerun {deployment} {name} runs it again)")
         }
         GateStage::AfterCutover => String::new(),
     }

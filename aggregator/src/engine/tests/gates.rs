@@ -100,6 +100,11 @@ fn a_failing_gate_keeps_not_ready_with_its_exit_and_output_until_a_rerun_passes(
     let message = reason(&sim, "gate_failed").expect("gate_failed");
     assert!(message.contains("exit 1"), "{message}");
     assert!(message.contains("3 tests failed"), "{message}");
+    assert!(
+        message.contains("(greenlight gate rerun escashop integration runs it again)"),
+        "the reason gives the command to type, with the deployment's name: {message}"
+    );
+    assert_eq!(sim.gates[0].deployment, NAME);
     sim.run(60, &blue_live(), &ok(0));
     assert_eq!(
         sim.gates.len(),
@@ -147,6 +152,10 @@ fn a_gate_killed_at_its_timeout_says_so() {
     assert!(finish(&mut sim, "api-compat", outcome));
     let message = reason(&sim, "gate_failed").expect("gate_failed");
     assert!(message.contains("timeout and was killed"), "{message}");
+    assert!(
+        message.contains("greenlight gate rerun escashop api-compat"),
+        "{message}"
+    );
     assert_eq!(sim.verdict().decision(), Decision::NotReady);
 }
 
@@ -199,6 +208,10 @@ fn a_failing_smoke_test_after_cutover_rolls_back() {
     assert!(
         cause.contains("gate_failed") && cause.contains("checkout returned 500"),
         "{cause}"
+    );
+    assert!(
+        !cause.contains("gate rerun"),
+        "after cutover a failure rolled back: nothing to rerun by hand: {cause}"
     );
 }
 
