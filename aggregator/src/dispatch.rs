@@ -178,12 +178,13 @@ impl Dispatcher {
             deployment,
             point,
             epoch,
+            candidate,
             outcome,
         } = finished;
         if let Some(phase) = point.phase() {
             if let SwitchOutcome::Failed(detail) = outcome {
                 self.hub.with_engine(|engine, now| {
-                    engine.phase_hook_failed(&deployment, phase, epoch, &detail, now)
+                    engine.phase_hook_failed(&deployment, phase, epoch, candidate, &detail, now)
                 });
             }
             return;

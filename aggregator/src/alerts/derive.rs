@@ -264,7 +264,7 @@ fn phase_hook_event(failed: &PhaseHookFailed, now: SystemTime) -> AlertEvent {
         kind: EventKind::HookFailed,
         state: AlertState::Firing,
         deployment: name.clone(),
-        color: String::new(),
+        color: color_name(failed.color).to_string(),
         severity: AlertSeverity::Warning,
         summary: format!("{name}: the {phase} hook failed"),
         details: vec![

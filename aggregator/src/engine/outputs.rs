@@ -35,6 +35,9 @@ pub struct PhaseEntry {
     /// is the side that just became the standby).
     pub from: Color,
     pub to: Color,
+    /// The side this deployment brings in (for Verified, the side just
+    /// verified): the color a phase hook's failure alert concerns.
+    pub candidate: Color,
     pub cause: String,
 }
 
@@ -61,6 +64,12 @@ impl PhaseEntry {
         } else {
             (life.stable(), life.candidate())
         };
+        // Verified made the new side the stable one.
+        let candidate = if evaluation.phase == Phase::Verified {
+            life.stable()
+        } else {
+            life.candidate()
+        };
         PhaseEntry {
             deployment: name.to_string(),
             epoch,
@@ -68,6 +77,7 @@ impl PhaseEntry {
             phase: evaluation.phase,
             from,
             to,
+            candidate,
             cause: cause.to_string(),
         }
     }
@@ -79,6 +89,8 @@ impl PhaseEntry {
 pub struct PhaseHookFailed {
     pub deployment: String,
     pub phase: Phase,
+    /// The side the deployment brings in (the verified one for Verified).
+    pub color: Color,
     pub epoch: u64,
     pub detail: String,
 }

@@ -6,7 +6,7 @@
 use std::time::SystemTime;
 
 use greenlight_proto::names::phase_name;
-use greenlight_proto::v1::Phase;
+use greenlight_proto::v1::{Color, Phase};
 
 use super::core::Engine;
 use super::outputs::{Alert, PhaseHookFailed};
@@ -14,13 +14,14 @@ use super::severity::Severity;
 
 impl Engine {
     /// The hook run when `name` entered `phase` at `epoch` failed for good
-    /// (after its retries): a warning alert (and the sinks' `hook_failed`),
-    /// and nothing else.
+    /// (after its retries): a warning alert (and the sinks' `hook_failed`,
+    /// about `color`, the entry's candidate), and nothing else.
     pub fn phase_hook_failed(
         &mut self,
         name: &str,
         phase: Phase,
         epoch: u64,
+        color: Color,
         detail: &str,
         now: SystemTime,
     ) {
@@ -28,6 +29,7 @@ impl Engine {
         self.outputs.phase_hooks_failed.push(PhaseHookFailed {
             deployment: name.to_string(),
             phase,
+            color,
             epoch,
             detail: detail.to_string(),
         });

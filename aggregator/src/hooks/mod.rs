@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use greenlight_proto::v1::Color;
 use greenlight_retry::RetryPolicy;
 
 use crate::engine::{PhaseEntry, SwitchOutcome};
@@ -66,6 +67,8 @@ pub struct HookFinished {
     pub deployment: String,
     pub point: HookPoint,
     pub epoch: u64,
+    /// The order's candidate: the color a failure alert concerns.
+    pub candidate: Color,
     pub outcome: SwitchOutcome,
 }
 
@@ -343,6 +346,7 @@ impl Worker {
             deployment: order.deployment.clone(),
             point: order.point,
             epoch: order.epoch,
+            candidate: order.candidate,
             outcome,
         };
         // The dispatcher may be gone at shutdown: the restored stage then

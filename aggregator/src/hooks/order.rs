@@ -3,7 +3,7 @@
 //! decision's values, and the decision in environment variables.
 
 use greenlight_proto::names::{color_name, phase_name};
-use greenlight_proto::v1::{Color, Phase};
+use greenlight_proto::v1::{Action, Color, Phase};
 
 use super::HookPoint;
 use crate::engine::{ActionOrder, PhaseEntry};
@@ -35,6 +35,9 @@ pub struct HookOrder {
     /// and RolledBack, the new side back to the old.
     pub from: Color,
     pub to: Color,
+    /// The side the deployment brings in (the new side, whichever way the
+    /// switch goes): what an alert about this hook's failure concerns.
+    pub candidate: Color,
     pub cause: String,
     /// Phase hooks: the phase left and the phase entered.
     pub phases: Option<(Phase, Phase)>,
@@ -51,6 +54,10 @@ impl HookOrder {
             epoch: order.epoch,
             from: order.from,
             to: order.to,
+            candidate: match order.action {
+                Action::Rollback => order.from,
+                _ => order.to,
+            },
             cause: order.cause.clone(),
             phases: None,
             verdict_json,
@@ -65,6 +72,7 @@ impl HookOrder {
             epoch: entry.epoch,
             from: entry.from,
             to: entry.to,
+            candidate: entry.candidate,
             cause: entry.cause.clone(),
             phases: Some((entry.from_phase, entry.phase)),
             verdict_json,

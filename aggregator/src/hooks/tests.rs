@@ -28,6 +28,7 @@ fn entered(deployment: &str, from_phase: Phase, phase: Phase, epoch: u64) -> Pha
         phase,
         from: Color::Blue,
         to: Color::Green,
+        candidate: Color::Green,
         cause: "bake passed".into(),
     }
 }

@@ -222,6 +222,7 @@ fn a_failed_phase_hook_is_a_warning_hook_failed_moment() {
         phase_hooks_failed: vec![crate::engine::PhaseHookFailed {
             deployment: NAME.into(),
             phase: Phase::Verified,
+            color: Color::Green,
             epoch: 7,
             detail: "exit 3 after 2 attempt(s): no such host".into(),
         }],
@@ -234,6 +235,7 @@ fn a_failed_phase_hook_is_a_warning_hook_failed_moment() {
     );
     let failed = &events[0];
     assert_eq!(failed.severity, AlertSeverity::Warning);
+    assert_eq!(failed.color, "green", "the side the deployment verified");
     assert_eq!(failed.summary, "escashop: the Verified hook failed");
     assert_eq!(failed.key, "escashop/hook_failed/Verified/7");
     assert!(failed.details[0].contains("no such host"));

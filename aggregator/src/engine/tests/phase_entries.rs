@@ -32,6 +32,8 @@ fn a_bake_that_passes_enters_each_phase_once_and_verified_once() {
     let verified = sim.phases.last().unwrap();
     // The old side to the new: `from` is the standby a hook may retire.
     assert_eq!((verified.from, verified.to), (Color::Blue, Color::Green));
+    // Green is stable now, and still the side this deployment is about.
+    assert_eq!(verified.candidate, Color::Green);
     // At the epoch of the verdict that entered it.
     let verdict = sim
         .verdicts
@@ -41,6 +43,11 @@ fn a_bake_that_passes_enters_each_phase_once_and_verified_once() {
     assert_eq!(verdict.phase(), Phase::Verified);
     let baking = &sim.phases[3];
     assert_eq!((baking.from, baking.to), (Color::Blue, Color::Green));
+    assert!(
+        sim.phases
+            .iter()
+            .all(|entry| entry.candidate == Color::Green)
+    );
 }
 
 #[test]
@@ -51,6 +58,11 @@ fn rolled_back_is_about_the_switch_back() {
     assert_eq!(
         (rolled_back.from, rolled_back.to),
         (Color::Green, Color::Blue)
+    );
+    assert_eq!(
+        rolled_back.candidate,
+        Color::Green,
+        "the side rolled back from"
     );
 }
 
@@ -85,6 +97,7 @@ fn a_failed_phase_hook_is_a_warning_and_moves_nothing() {
         NAME,
         Phase::Verified,
         epoch,
+        Color::Green,
         "exit 3 after 1 attempt(s)",
         at(sim.now),
     );
