@@ -185,14 +185,50 @@ fn agent_env(
 }
 
 /// The role and database the agents' `[checks.postgres]` expect, made by
-/// deploy/postgres/setup.sql as docs/deploy.md says; over TCP here, where
-/// the shipped configs use the Unix socket.
+/// deploy/postgres/setup.sql as docs/deploy.md says, holding EscaShop's
+/// schema as it is after the guide's migration (what both colors'
+/// `[checks.postgres.schema]` declare); over TCP here, where the shipped
+/// configs use the Unix socket.
 fn escashop_database(postgres: &Postgres) -> String {
     crate::deploy_kit::postgres_setup::psql_setup(postgres);
+    psql_escashop(postgres, APPLICATION_SCHEMA);
     format!(
         "postgres://greenlight@127.0.0.1:{}/escashop",
         postgres.port()
     )
+}
+
+/// EscaShop's own tables, as the application's role owns them, with the
+/// guide's migration 20250127_add_processing_status applied (the value
+/// `processing`, the column `processing_started_at`).
+const APPLICATION_SCHEMA: &str = "
+SET ROLE escashop;
+CREATE TYPE queue_status_enum AS ENUM
+    ('waiting', 'serving', 'processing', 'completed', 'cancelled');
+CREATE TABLE customers (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    queue_status queue_status_enum NOT NULL DEFAULT 'waiting',
+    created_at timestamp NOT NULL DEFAULT now(),
+    processing_started_at timestamp DEFAULT NULL
+);
+CREATE INDEX idx_customers_processing_status
+    ON customers(queue_status) WHERE queue_status = 'processing';
+";
+
+fn psql_escashop(postgres: &Postgres, sql: &str) {
+    let output = std::process::Command::new("psql")
+        .args(["-X", "-h", "127.0.0.1", "-p", &postgres.port().to_string()])
+        .args(["-U", "postgres", "-d", "escashop", "-v", "ON_ERROR_STOP=1"])
+        .args(["-c", sql])
+        .output()
+        .expect("psql runs (apt-get install postgresql-client)");
+    assert!(
+        output.status.success(),
+        "the application's schema: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
