@@ -208,7 +208,8 @@ fn line(entry: &HistoryEntry) -> String {
         ),
         "hook" => format!(
             "{} hook attempt {}: {} ({}, {} ms){}",
-            field("action"),
+            // A phase hook's point: `verified`, `rolled_back`.
+            field("action").replace('_', " "),
             field("attempt"),
             field("outcome"),
             field("exit"),
@@ -356,6 +357,26 @@ mod tests {
             hook.ends_with("ROLLBACK hook attempt 1/3: failed (exit 1, 12 ms) output: no route"),
             "{hook}"
         );
+        for (point, words) in [("verified", "verified"), ("rolled_back", "rolled back")] {
+            let phase_hook = line(&entry(
+                "hook",
+                &[
+                    ("epoch", "9"),
+                    ("action", point),
+                    ("attempt", "1/1"),
+                    ("outcome", "ok"),
+                    ("exit", "exit 0"),
+                    ("duration_ms", "40"),
+                    ("output", ""),
+                ],
+            ));
+            assert!(
+                phase_hook.ends_with(&format!(
+                    "epoch    9  {words} hook attempt 1/1: ok (exit 0, 40 ms)"
+                )),
+                "{phase_hook}"
+            );
+        }
         let gate = line(&entry(
             "gate",
             &[
