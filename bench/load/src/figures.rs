@@ -37,6 +37,10 @@ pub struct Figures {
     pub target_get_verdict_p99_over_redis_get_p99: f64,
     pub publication: Option<Latency>,
     pub publication_unreadable: u64,
+    /// Verdicts read on the channels, marker or not.
+    pub publications: u64,
+    /// Marker reports whose verdict was not seen published by the end.
+    pub marker_reports_unpublished: u64,
     pub target_publication_p99_ms: f64,
     /// What could not be measured, and why.
     pub notes: Vec<String>,
@@ -176,7 +180,10 @@ impl Figures {
             row(
                 "arrival-to-publication p50",
                 ms(publication.p50_ms),
-                format!("({} samples)", publication.samples),
+                format!(
+                    "({} timed, {} unseen)",
+                    publication.samples, self.marker_reports_unpublished
+                ),
                 "",
             );
             row(

@@ -19,6 +19,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Streaming;
 
 use crate::args::Args;
+use crate::publication::Markers;
 use crate::simulated::SimulatedAgent;
 
 /// How long one agent may take to connect and be welcomed.
@@ -29,6 +30,9 @@ const OUTBOUND: usize = 8;
 /// One agent with its stream open and welcomed.
 pub struct ConnectedAgent {
     agent: SimulatedAgent,
+    /// The deployment's marker: its verdict-changing reports are timed
+    /// to publication (see `publication`).
+    marker: bool,
     outbound: mpsc::Sender<AgentMessage>,
     inbound: Streaming<AggregatorMessage>,
 }
@@ -65,7 +69,8 @@ pub async fn connect(args: &Args, run_id: &str) -> (Vec<ConnectedAgent>, u32, Op
                 format!("{run_id}-{index}"),
                 interval_ms,
             );
-            open(args.aggregator.clone(), agent)
+            // The first agent of each deployment is its marker.
+            open(args.aggregator.clone(), agent, index < args.deployments)
         })
         .buffer_unordered(args.connect_concurrency as usize);
     let results: Vec<anyhow::Result<ConnectedAgent>> = attempts.collect().await;
@@ -84,7 +89,7 @@ pub async fn connect(args: &Args, run_id: &str) -> (Vec<ConnectedAgent>, u32, Op
     (connected, failed, first_error)
 }
 
-async fn open(url: String, agent: SimulatedAgent) -> anyhow::Result<ConnectedAgent> {
+async fn open(url: String, agent: SimulatedAgent, marker: bool) -> anyhow::Result<ConnectedAgent> {
     let channel = tonic::transport::Endpoint::from_shared(url)
         .context("the aggregator's URL")?
         .connect_timeout(WELCOME_WITHIN)
@@ -119,6 +124,7 @@ async fn open(url: String, agent: SimulatedAgent) -> anyhow::Result<ConnectedAge
         .context("opening the report stream")?;
     Ok(ConnectedAgent {
         agent,
+        marker,
         outbound,
         inbound,
     })
@@ -134,6 +140,7 @@ pub async fn report(
     end: Instant,
     period: Duration,
     tally: Arc<Tally>,
+    markers: Option<Arc<Markers>>,
 ) -> Vec<ConnectedAgent> {
     let count = agents.len().max(1) as u32;
     let tasks: Vec<_> = agents
@@ -141,7 +148,15 @@ pub async fn report(
         .enumerate()
         .map(|(index, agent)| {
             let first = start + period * index as u32 / count;
-            tokio::spawn(report_until(agent, first, end, period, tally.clone()))
+            let markers = markers.clone().filter(|_| agent.marker);
+            tokio::spawn(report_until(
+                agent,
+                first,
+                end,
+                period,
+                tally.clone(),
+                markers,
+            ))
         })
         .collect();
     let mut back = Vec::with_capacity(tasks.len());
@@ -159,6 +174,7 @@ async fn report_until(
     end: Instant,
     period: Duration,
     tally: Arc<Tally>,
+    markers: Option<Arc<Markers>>,
 ) -> ConnectedAgent {
     let mut ticks = tokio::time::interval_at(first, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -174,7 +190,14 @@ async fn report_until(
                     tally.skipped.fetch_add(1, Ordering::Relaxed);
                     continue;
                 };
-                let report = agent.agent.next_report(SystemTime::now());
+                let sequence = agent.agent.next_sequence();
+                // A marker's http check flips on every report, so each
+                // of its reports changes the verdict.
+                let failing = markers.is_some() && sequence % 2 == 0;
+                if let Some(markers) = &markers {
+                    markers.sent(agent.agent.instance_id(), sequence, Instant::now());
+                }
+                let report = agent.agent.next_report(SystemTime::now(), failing);
                 permit.send(AgentMessage { body: Some(Body::Report(report)) });
                 tally.sent.fetch_add(1, Ordering::Relaxed);
             }

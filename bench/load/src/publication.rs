@@ -1,19 +1,45 @@
-//! Arrival-to-publication: every verdict published on the fleet's Redis
-//! channels (`greenlight:load-*:verdicts`), timed from the arrival of the
-//! newest report it reflects (its agents' `last_report_at`, stamped by
-//! the aggregator) to its receipt here. Both clocks are this machine's:
-//! the aggregator must run here, as `--aggregator-pid` already requires.
-//!
-//! The aggregator publishes a verdict when its epoch changes, not on every
-//! report, so the samples are the publications the run caused (agents
-//! joining, sides becoming healthy); their count is printed with them.
+//! Arrival-to-publication. The aggregator publishes a verdict only when
+//! it changes (a new epoch), so one marker agent per deployment makes it
+//! change: its http check fails on every even sequence and passes on every
+//! odd one, and each of those reports is timed from the moment it was
+//! queued here to the receipt, on the deployment's Redis channel
+//! (`greenlight:load-*:verdicts`), of the verdict whose agent summary
+//! carries that sequence. One clock (this process's): an upper bound on
+//! the aggregator's arrival-to-publication, by the loopback hop.
 
-use std::time::SystemTime;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use anyhow::Context;
 use futures::StreamExt;
 use greenlight_proto::json::VerdictJson;
-use greenlight_proto::time::parse_rfc3339;
+use tokio::time::Instant;
+
+/// Marker reports sent and not yet seen published: (instance, sequence).
+#[derive(Debug, Default)]
+pub struct Markers {
+    sent: Mutex<HashMap<(String, u64), Instant>>,
+}
+
+impl Markers {
+    pub fn sent(&self, instance: &str, sequence: u64, at: Instant) {
+        if let Ok(mut sent) = self.sent.lock() {
+            sent.insert((instance.to_string(), sequence), at);
+        }
+    }
+
+    fn published(&self, instance: &str, sequence: u64) -> Option<Instant> {
+        self.sent
+            .lock()
+            .ok()?
+            .remove(&(instance.to_string(), sequence))
+    }
+
+    /// Marker reports never seen published (yet).
+    pub fn unseen(&self) -> usize {
+        self.sent.lock().map_or(0, |sent| sent.len())
+    }
+}
 
 /// Subscribed to the fleet's verdict channels, not yet reading.
 pub struct PublicationWatch {
@@ -23,7 +49,9 @@ pub struct PublicationWatch {
 #[derive(Debug, Default)]
 pub struct PublicationDelays {
     pub micros: Vec<u64>,
-    /// Messages that were not verdicts with a report in them.
+    /// Publications read, marker or not.
+    pub publications: u64,
+    /// Messages that were not verdicts.
     pub unreadable: u64,
 }
 
@@ -41,8 +69,13 @@ impl PublicationWatch {
         Ok(PublicationWatch { pubsub })
     }
 
-    /// Reads publications as they come, until `stop` resolves.
-    pub async fn delays_until(mut self, stop: impl Future<Output = ()>) -> PublicationDelays {
+    /// Reads publications as they come, until `stop` resolves, timing
+    /// the marker reports they carry.
+    pub async fn delays_until(
+        mut self,
+        markers: std::sync::Arc<Markers>,
+        stop: impl Future<Output = ()>,
+    ) -> PublicationDelays {
         let mut delays = PublicationDelays::default();
         let mut messages = self.pubsub.on_message();
         tokio::pin!(stop);
@@ -54,22 +87,22 @@ impl PublicationWatch {
                     None => break,
                 },
             };
-            let received = SystemTime::now();
-            let newest = message
+            let received = Instant::now();
+            delays.publications += 1;
+            let verdict = message
                 .get_payload::<String>()
                 .ok()
-                .and_then(|text| serde_json::from_str::<VerdictJson>(&text).ok())
-                .and_then(|verdict| {
-                    verdict
-                        .agents
-                        .iter()
-                        .filter_map(|agent| agent.last_report_at.as_deref())
-                        .filter_map(parse_rfc3339)
-                        .max()
-                });
-            match newest.and_then(|arrived| received.duration_since(arrived).ok()) {
-                Some(delay) => delays.micros.push(delay.as_micros() as u64),
-                None => delays.unreadable += 1,
+                .and_then(|text| serde_json::from_str::<VerdictJson>(&text).ok());
+            let Some(verdict) = verdict else {
+                delays.unreadable += 1;
+                continue;
+            };
+            for agent in &verdict.agents {
+                if let Some(sent) = markers.published(&agent.instance_id, agent.last_sequence) {
+                    delays
+                        .micros
+                        .push(received.saturating_duration_since(sent).as_micros() as u64);
+                }
             }
         }
         delays

@@ -14,7 +14,7 @@ use crate::args::Args;
 use crate::figures::{self, AggregatorUsage, Figures, Latency, RedisGetFigures};
 use crate::fleet::{self, Tally};
 use crate::process_usage::{self, Usage};
-use crate::publication::PublicationWatch;
+use crate::publication::{Markers, PublicationWatch};
 use crate::{redis_reference, verdict_probe};
 
 /// Publications that arrive this long after the run still count.
@@ -33,14 +33,15 @@ pub async fn run(args: Args) -> anyhow::Result<Figures> {
     );
 
     let (stop_watch, watch_stopped) = oneshot::channel::<()>();
-    let publications = match &args.redis {
-        Some(url) => {
+    let markers = args.redis.as_ref().map(|_| Arc::new(Markers::default()));
+    let publications = match (&args.redis, &markers) {
+        (Some(url), Some(markers)) => {
             let watch = PublicationWatch::subscribe(url).await?;
-            Some(tokio::spawn(watch.delays_until(async {
+            Some(tokio::spawn(watch.delays_until(markers.clone(), async {
                 let _ = watch_stopped.await;
             })))
         }
-        None => {
+        _ => {
             notes.push(
                 "no --redis: arrival-to-publication and the Redis GET reference were not measured"
                     .into(),
@@ -85,7 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<Figures> {
     });
     let tally = Arc::new(Tally::default());
     let period = Duration::from_secs_f64(1.0 / args.rate);
-    let agents = fleet::report(agents, start, end, period, tally.clone()).await;
+    let agents = fleet::report(agents, start, end, period, tally.clone(), markers.clone()).await;
     let at_end = usage(args.aggregator_pid)?;
     let reported_for = start.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
 
@@ -154,6 +155,8 @@ pub async fn run(args: Args) -> anyhow::Result<Figures> {
         get_verdict_p99_over_redis_get_p99: ratio,
         target_get_verdict_p99_over_redis_get_p99: figures::TARGET_GET_VERDICT_TO_REDIS_P99,
         publication_unreadable: delays.as_ref().map_or(0, |d| d.unreadable),
+        publications: delays.as_ref().map_or(0, |d| d.publications),
+        marker_reports_unpublished: markers.as_ref().map_or(0, |m| m.unseen()) as u64,
         publication: delays.map(|d| Latency::of(d.micros)),
         target_publication_p99_ms: figures::TARGET_PUBLICATION_P99_MS,
         notes,

@@ -61,8 +61,18 @@ impl SimulatedAgent {
         self.hello.clone()
     }
 
-    /// The next report, observed at `observed_at`.
-    pub fn next_report(&mut self, observed_at: SystemTime) -> Report {
+    pub fn instance_id(&self) -> &str {
+        &self.hello.instance_id
+    }
+
+    /// The sequence the next report will carry.
+    pub fn next_sequence(&self) -> u64 {
+        self.sequence + 1
+    }
+
+    /// The next report, observed at `observed_at`; with `http_failing`
+    /// its http check fails (503), which changes the verdict.
+    pub fn next_report(&mut self, observed_at: SystemTime, http_failing: bool) -> Report {
         self.sequence += 1;
         self.requests += REQUESTS_PER_REPORT;
         self.error_carry += REQUESTS_PER_REPORT as f64 * ERROR_RATIO;
@@ -74,7 +84,7 @@ impl SimulatedAgent {
         Report {
             sequence: self.sequence,
             observed_at: Some(to_timestamp(observed_at)),
-            checks: five_checks(jitter),
+            checks: five_checks(jitter, http_failing),
             traffic: Some(TrafficCounters {
                 requests_total: self.requests,
                 errors_total: self.errors,
@@ -88,8 +98,8 @@ impl SimulatedAgent {
     }
 }
 
-fn five_checks(jitter: f64) -> Vec<CheckResult> {
-    vec![
+fn five_checks(jitter: f64, http_failing: bool) -> Vec<CheckResult> {
+    let mut checks = vec![
         passing(
             "postgres",
             0.0021 + jitter,
@@ -150,7 +160,17 @@ fn five_checks(jitter: f64) -> Vec<CheckResult> {
                 p99_latency_seconds: 0.250,
             }),
         ),
-    ]
+    ];
+    if http_failing {
+        let http = &mut checks[2];
+        http.set_status(CheckStatus::Fail);
+        http.error = "HTTP 503 from /healthz".into();
+        http.detail = Some(Detail::Http(HttpDetail {
+            status_code: 503,
+            latency_seconds: 0.012 + jitter,
+        }));
+    }
+    checks
 }
 
 fn passing(check: &str, observed: f64, unit: &str, threshold: f64, detail: Detail) -> CheckResult {
@@ -174,10 +194,11 @@ mod tests {
     #[test]
     fn reports_carry_five_checks_consecutive_sequences_and_growing_counters() {
         let mut agent = SimulatedAgent::new("d".into(), Color::Green, "i".into(), "r".into(), 1000);
-        let first = agent.next_report(SystemTime::now());
-        let second = agent.next_report(SystemTime::now());
+        let first = agent.next_report(SystemTime::now(), false);
+        let second = agent.next_report(SystemTime::now(), true);
         assert_eq!((first.sequence, second.sequence), (1, 2));
         assert_eq!(first.checks.len(), 5);
+        assert_eq!(second.checks[2].status(), CheckStatus::Fail);
         let (a, b) = (first.traffic.unwrap(), second.traffic.unwrap());
         assert!(b.requests_total > a.requests_total && b.errors_total >= a.errors_total);
     }
