@@ -1,7 +1,7 @@
 //! Arrival-to-publication. The aggregator publishes a verdict only when
-//! it changes (a new epoch), so one marker agent per deployment makes it
-//! change: its http check fails on every even sequence and passes on every
-//! odd one, and each of those reports is timed from the moment it was
+//! it changes (a new epoch), so one marker agent in each of the first ten
+//! deployments makes it change: its http check fails on every even
+//! sequence and passes on every odd one, and each of those reports is timed from the moment it was
 //! queued here to the receipt, on the deployment's Redis channel
 //! (`greenlight:load-*:verdicts`), of the verdict whose agent summary
 //! carries that sequence. One clock (this process's): an upper bound on
