@@ -22,6 +22,7 @@ mod history_cli;
 mod hooks;
 mod hostile_input;
 mod http_face;
+mod load_smoke;
 mod module_cycles;
 mod phase_hooks;
 mod postgres_down;

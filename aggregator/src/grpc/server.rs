@@ -7,10 +7,10 @@ use std::time::Duration;
 use greenlight_proto::v1::agent_service_server::AgentServiceServer;
 use greenlight_proto::v1::verdict_service_server::VerdictServiceServer;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
 
 use super::report_rate::RateSettings;
 use super::{AgentStreamService, StreamLimit, VerdictApi};
@@ -111,8 +111,12 @@ pub async fn serve(
                 .await?
         }
         None => {
+            // serve_with_incoming ignores the builder's tcp_nodelay: set
+            // it here, or each small answer (GetVerdict) waits ~40 ms on
+            // Nagle and the client's delayed ACK (greenlight-bench saw it).
+            let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
             router
-                .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stopped)
+                .serve_with_incoming_shutdown(incoming, stopped)
                 .await?
         }
     }
