@@ -28,12 +28,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use greenlight_aggregator::engine::{AgentKey, DeploymentSettings, Engine, ReportOutcome};
+use greenlight_bench::simulated::five_checks;
 use greenlight_proto::time::to_timestamp;
-use greenlight_proto::v1::check_result::Detail;
-use greenlight_proto::v1::{
-    CheckResult, CheckStatus, Color, Hello, HttpDetail, Phase, PostgresDetail, RedisDetail, Report,
-    TrafficCounters, TrafficDetail, WebsocketDetail,
-};
+use greenlight_proto::v1::{Color, Hello, Phase, Report, TrafficCounters};
 
 const NAME: &str = "escashop";
 const AGENTS: [(Color, &str); 4] = [
@@ -112,68 +109,7 @@ impl Agent {
         self.error_carry -= whole;
         self.duration_sum += RPS as f64 * LATENCY_SECONDS;
         let jitter = (self.sequence % 7) as f64 * 0.0003;
-        let checks = vec![
-            passing(
-                "postgres",
-                0.0021 + jitter,
-                "seconds",
-                1.0,
-                Detail::Postgres(PostgresDetail {
-                    connect_seconds: 0.0012,
-                    round_trip_seconds: 0.0009 + jitter,
-                    connections_in_use: 7,
-                    max_connections: 100,
-                }),
-            ),
-            passing(
-                "redis",
-                0.0004 + jitter,
-                "seconds",
-                0.5,
-                Detail::Redis(RedisDetail {
-                    round_trip_seconds: 0.0004 + jitter,
-                    used_memory_bytes: 48 << 20,
-                    connected_clients: 12,
-                    role: "master".into(),
-                }),
-            ),
-            passing(
-                "http",
-                0.012 + jitter,
-                "seconds",
-                2.0,
-                Detail::Http(HttpDetail {
-                    status_code: 200,
-                    latency_seconds: 0.012 + jitter,
-                }),
-            ),
-            passing(
-                "websocket",
-                0.003 + jitter,
-                "seconds",
-                2.0,
-                Detail::Websocket(WebsocketDetail {
-                    handshake_seconds: 0.002,
-                    ping_round_trip_seconds: 0.001 + jitter,
-                    active_connections: 40,
-                }),
-            ),
-            passing(
-                "traffic",
-                ERROR_RATIO,
-                "ratio",
-                0.05,
-                Detail::Traffic(TrafficDetail {
-                    error_ratio: ERROR_RATIO,
-                    window_requests: RPS * 60,
-                    window_errors: 30,
-                    window_seconds: 60.0,
-                    mean_latency_seconds: LATENCY_SECONDS,
-                    p95_latency_seconds: 0.120,
-                    p99_latency_seconds: 0.250,
-                }),
-            ),
-        ];
+        let checks = five_checks(jitter, false, LATENCY_SECONDS);
         Report {
             sequence: self.sequence,
             observed_at: Some(to_timestamp(observed_at)),
@@ -189,20 +125,6 @@ impl Agent {
             traceparent: String::new(),
         }
     }
-}
-
-fn passing(check: &str, observed: f64, unit: &str, threshold: f64, detail: Detail) -> CheckResult {
-    let mut result = CheckResult {
-        check: check.into(),
-        duration_seconds: observed,
-        observed_value: observed,
-        observed_unit: unit.into(),
-        threshold,
-        detail: Some(detail),
-        ..Default::default()
-    };
-    result.set_status(CheckStatus::Pass);
-    result
 }
 
 /// The four agents, reporting in turn, a quarter of a second apart.

@@ -84,7 +84,7 @@ impl SimulatedAgent {
         Report {
             sequence: self.sequence,
             observed_at: Some(to_timestamp(observed_at)),
-            checks: five_checks(jitter, http_failing),
+            checks: five_checks(jitter, http_failing, LATENCY_SECONDS),
             traffic: Some(TrafficCounters {
                 requests_total: self.requests,
                 errors_total: self.errors,
@@ -98,7 +98,10 @@ impl SimulatedAgent {
     }
 }
 
-fn five_checks(jitter: f64, http_failing: bool) -> Vec<CheckResult> {
+/// The five checks of a healthy agent (postgres, redis, http, websocket,
+/// traffic) with their details, `jitter` added to each latency; http failing
+/// with a 503 when asked. The engine's benchmark reports these too.
+pub fn five_checks(jitter: f64, http_failing: bool, mean_latency_seconds: f64) -> Vec<CheckResult> {
     let mut checks = vec![
         passing(
             "postgres",
@@ -155,7 +158,7 @@ fn five_checks(jitter: f64, http_failing: bool) -> Vec<CheckResult> {
                 window_requests: REQUESTS_PER_REPORT * 60,
                 window_errors: 30,
                 window_seconds: 60.0,
-                mean_latency_seconds: LATENCY_SECONDS,
+                mean_latency_seconds,
                 p95_latency_seconds: 0.120,
                 p99_latency_seconds: 0.250,
             }),
