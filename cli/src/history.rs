@@ -184,6 +184,14 @@ fn entry_json(entry: &HistoryEntry) -> serde_json::Value {
     })
 }
 
+/// A run's captured output on one line, after the run's words.
+fn output_words(output: &str) -> String {
+    match output.trim() {
+        "" => String::new(),
+        output => format!(" output: {}", output.replace('\n', " | ")),
+    }
+}
+
 /// One line a person reads: when, what kind, and what it says.
 fn line(entry: &HistoryEntry) -> String {
     let at = entry
@@ -214,10 +222,7 @@ fn line(entry: &HistoryEntry) -> String {
             field("outcome"),
             field("exit"),
             field("duration_ms"),
-            match field("output").trim() {
-                "" => String::new(),
-                output => format!(" output: {}", output.replace('\n', " | ")),
-            }
+            output_words(field("output"))
         ),
         "gate" => format!(
             "gate {} ({}) attempt {} on {}: {} ({}, {} ms){}",
@@ -228,10 +233,7 @@ fn line(entry: &HistoryEntry) -> String {
             field("outcome"),
             field("exit"),
             field("duration_ms"),
-            match field("output").trim() {
-                "" => String::new(),
-                output => format!(" output: {}", output.replace('\n', " | ")),
-            }
+            output_words(field("output"))
         ),
         "alert" => format!(
             "ALERT {} {}{}",

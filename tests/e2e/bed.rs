@@ -399,6 +399,21 @@ pub async fn history_all_of(redis_url: &str, deployment: &str) -> Vec<redis::str
     reply.ids
 }
 
+/// Writes `count` entries of a kind no CLI knows (`note`) straight to the
+/// deployment's history stream, as a later aggregator might.
+pub async fn fill_history(redis_url: &str, count: usize) {
+    use redis::AsyncCommands;
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let stream = format!("greenlight:{DEPLOYMENT}:history");
+    for i in 0..count {
+        let _: String = connection
+            .xadd(&stream, "*", &[("kind", "note"), ("n", &i.to_string())])
+            .await
+            .unwrap();
+    }
+}
+
 /// The deployment's history stream entries of one `kind` (verdict, action,
 /// hook, alert), oldest first.
 pub async fn history(redis_url: &str, kind: &str) -> Vec<redis::streams::StreamId> {

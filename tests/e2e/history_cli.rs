@@ -6,7 +6,6 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use greenlight_testbed::RedisServer;
-use redis::AsyncCommands;
 
 use crate::bed::{Bed, DEPLOYMENT, history_all};
 
@@ -45,15 +44,7 @@ async fn history_pages_through_the_whole_stream() {
 
     // Entries of a kind this CLI does not know yet, written straight to
     // the stream: a later aggregator may write new kinds.
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let stream = format!("greenlight:{DEPLOYMENT}:history");
-    for i in 0..FILLER {
-        let _: String = connection
-            .xadd(&stream, "*", &[("kind", "note"), ("n", &i.to_string())])
-            .await
-            .unwrap();
-    }
+    crate::bed::fill_history(&redis.url(), FILLER).await;
 
     // Everything, oldest first, exactly as the stream holds it (the
     // aggregator keeps writing, so compare with what was there before).

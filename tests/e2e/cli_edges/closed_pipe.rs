@@ -7,7 +7,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use greenlight_testbed::{RedisServer, binary};
-use redis::AsyncCommands;
 
 use super::{assert_quiet_end, head_pipeline_status, piped_into_head};
 use crate::bed::{Bed, DEPLOYMENT, SETTLE, set_switches};
@@ -48,15 +47,7 @@ async fn watch_and_history_into_head_end_quietly() {
 
     // history: more entries than a pipe holds, so the CLI is still writing
     // when head leaves.
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let stream = format!("greenlight:{DEPLOYMENT}:history");
-    for i in 0..FILLER {
-        let _: String = connection
-            .xadd(&stream, "*", &[("kind", "note"), ("n", &i.to_string())])
-            .await
-            .unwrap();
-    }
+    crate::bed::fill_history(&redis.url(), FILLER).await;
     let (code, whole, stderr) = bed.cli(&["history", DEPLOYMENT, "--json"]).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(whole.len() > 256 * 1024, "only {} bytes", whole.len());
