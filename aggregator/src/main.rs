@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 ///   client_auth = "required"         # or "optional"
 ///   poll = "10s"                     # how often the files are looked at
 ///   [redis]
-///   url = "redis://127.0.0.1:6379"   # key greenlight:<deployment>:verdict, channel, history
+///   url = "redis://127.0.0.1:6379"   # key greenlight:{<deployment>}:verdict, channel, history
 ///                                    # redis://:password@host for AUTH, rediss:// for TLS
 ///   ca = "/etc/greenlight/redis-ca.pem"   # rediss:// only; default: the system's roots
 ///   verdict_ttl = "15s"

@@ -14,9 +14,9 @@ use redis::AsyncCommands;
 /// What the mark key holds.
 const MARK: &str = "made by greenlight-demo; delete with the deployment's other keys";
 
-/// `greenlight:<deployment>:demo`: outside the keys an aggregator reads.
+/// `greenlight:{<deployment>}:demo`: outside the keys an aggregator reads.
 pub fn mark_key(deployment: &str) -> String {
-    format!("greenlight:{deployment}:demo")
+    format!("greenlight:{{{deployment}}}:demo")
 }
 
 /// The keys a demo run writes under `deployment`, the mark last.

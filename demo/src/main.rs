@@ -25,7 +25,7 @@ use clap::Parser;
 /// becomes READY, traffic is cut over, a fault is injected into green and
 /// the verdict turns and says why. Needs nothing but this binary (about
 /// 30 seconds); with --redis-url the verdicts are also published to Redis,
-/// under the demo's own deployment name (greenlight:escashop-demo:verdict,
+/// under the demo's own deployment name (greenlight:{escashop-demo}:verdict,
 /// :verdicts, :history), never under a real deployment's.
 #[derive(Debug, Parser)]
 #[command(name = "greenlight-demo", version)]

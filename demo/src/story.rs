@@ -48,7 +48,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     match &redis {
         Some(redis) => println!(
-            "Redis: publishing every verdict to {} (greenlight:{deployment}:verdict, :verdicts, :history); no other deployment's keys are read or written.",
+            "Redis: publishing every verdict to {} (greenlight:{{{deployment}}}:verdict, :verdicts, :history); no other deployment's keys are read or written.",
             redis.shown_url()
         ),
         None => println!(
@@ -200,7 +200,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         );
         if let Some(redis) = &redis {
             println!(
-                "           The history stays in Redis: redis-cli -u {} XRANGE greenlight:{deployment}:history - +",
+                "           The history stays in Redis: redis-cli -u {} XRANGE greenlight:{{{deployment}}}:history - +",
                 redis.shown_url()
             );
         }

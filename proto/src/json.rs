@@ -1,5 +1,5 @@
 //! The verdict as JSON: what the aggregator stores in Redis
-//! (`greenlight:<deployment>:verdict`, its channel and history stream) and
+//! (`greenlight:{<deployment>}:verdict`, its channel and history stream) and
 //! what `greenlight verdict --json` prints. One shape for both, so a script
 //! can read either.
 

@@ -49,7 +49,7 @@ async fn an_error_spike_in_green_during_the_bake_rolls_back() {
     let stored: String = eventually("the ROLLBACK verdict in Redis", SETTLE, || {
         let mut connection = connection.clone();
         async move {
-            let key = format!("greenlight:{DEPLOYMENT}:verdict");
+            let key = format!("greenlight:{{{DEPLOYMENT}}}:verdict");
             let text: Option<String> = connection.get(key).await.ok()?;
             text.filter(|text| text.contains("\"decision\":\"ROLLBACK\""))
         }

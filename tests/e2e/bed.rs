@@ -393,7 +393,7 @@ pub async fn history_all_of(redis_url: &str, deployment: &str) -> Vec<redis::str
     let client = redis::Client::open(redis_url).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let reply: redis::streams::StreamRangeReply = connection
-        .xrange_all(format!("greenlight:{deployment}:history"))
+        .xrange_all(format!("greenlight:{{{deployment}}}:history"))
         .await
         .unwrap();
     reply.ids
@@ -405,7 +405,7 @@ pub async fn fill_history(redis_url: &str, count: usize) {
     use redis::AsyncCommands;
     let client = redis::Client::open(redis_url).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let stream = format!("greenlight:{DEPLOYMENT}:history");
+    let stream = format!("greenlight:{{{DEPLOYMENT}}}:history");
     for i in 0..count {
         let _: String = connection
             .xadd(&stream, "*", &[("kind", "note"), ("n", &i.to_string())])

@@ -12,13 +12,13 @@ use greenlight_testbed::{RedisServer, binary};
 
 use crate::bed::{Bed, DEPLOYMENT, SETTLE};
 
-/// Every key under `greenlight:<deployment>:`, with its DUMP (value and
+/// Every key under `greenlight:{<deployment>}:`, with its DUMP (value and
 /// type; the TTL is not in it).
 async fn keys_of(redis_url: &str, deployment: &str) -> BTreeMap<String, Vec<u8>> {
     let client = redis::Client::open(redis_url).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let names: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("greenlight:{deployment}:*"))
+        .arg(format!("greenlight:{{{deployment}}}:*"))
         .query_async(&mut connection)
         .await
         .unwrap();
@@ -74,15 +74,15 @@ async fn the_demo_never_touches_a_real_deployment_in_its_redis() {
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let _: bool = redis::cmd("PERSIST")
-        .arg(format!("greenlight:{DEPLOYMENT}:verdict"))
+        .arg(format!("greenlight:{{{DEPLOYMENT}}}:verdict"))
         .query_async(&mut connection)
         .await
         .unwrap();
     let real = keys_of(&url, DEPLOYMENT).await;
     for suffix in ["verdict", "state", "history"] {
         assert!(
-            real.contains_key(&format!("greenlight:{DEPLOYMENT}:{suffix}")),
-            "the real aggregator left greenlight:{DEPLOYMENT}:{suffix}; it left {:?}",
+            real.contains_key(&format!("greenlight:{{{DEPLOYMENT}}}:{suffix}")),
+            "the real aggregator left greenlight:{{{DEPLOYMENT}}}:{suffix}; it left {:?}",
             real.keys()
         );
     }
@@ -102,8 +102,8 @@ async fn the_demo_never_touches_a_real_deployment_in_its_redis() {
         let own = keys_of(&url, "escashop-demo").await;
         for suffix in ["verdict", "state", "history", "demo"] {
             assert!(
-                own.contains_key(&format!("greenlight:escashop-demo:{suffix}")),
-                "demo run {run} wrote greenlight:escashop-demo:{suffix}; it has {:?}",
+                own.contains_key(&format!("greenlight:{{escashop-demo}}:{suffix}")),
+                "demo run {run} wrote greenlight:{{escashop-demo}}:{suffix}; it has {:?}",
                 own.keys()
             );
         }

@@ -30,7 +30,7 @@ async fn green_becomes_ready_and_every_channel_says_so() {
         .await
         .expect("a pub/sub connection");
     pubsub
-        .subscribe(format!("greenlight:{DEPLOYMENT}:verdicts"))
+        .subscribe(format!("greenlight:{{{DEPLOYMENT}}}:verdicts"))
         .await
         .unwrap();
 
@@ -94,7 +94,7 @@ async fn green_becomes_ready_and_every_channel_says_so() {
 
     // Redis: the key holds the verdict JSON, with a TTL.
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("greenlight:{DEPLOYMENT}:verdict");
+    let key = format!("greenlight:{{{DEPLOYMENT}}}:verdict");
     let stored: String = eventually("the verdict key to say READY", SETTLE, || {
         let mut connection = connection.clone();
         let key = key.clone();
@@ -131,7 +131,7 @@ async fn green_becomes_ready_and_every_channel_says_so() {
 
     // The history stream has it, in epoch order.
     let history: redis::streams::StreamRangeReply = connection
-        .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
+        .xrange_all(format!("greenlight:{{{DEPLOYMENT}}}:history"))
         .await
         .unwrap();
     let epochs: Vec<u64> = history

@@ -33,7 +33,7 @@ async fn a_bake_survives_redis_losing_everything_then_an_aggregator_kill() {
     let _pair = bed.pair(None).await;
     let baking = bed.cut_over_when_ready().await;
     let client = redis::Client::open(redis.url()).unwrap();
-    let state_key = format!("greenlight:{DEPLOYMENT}:state");
+    let state_key = format!("greenlight:{{{DEPLOYMENT}}}:state");
     saved_state_where(&client, &state_key, "the Baking state saved", |state| {
         state["phase"] == "Baking"
     })
@@ -190,7 +190,7 @@ async fn saved_state_where(
 async fn entries(client: &redis::Client) -> Vec<StreamId> {
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let reply: StreamRangeReply = connection
-        .xrange_all(format!("greenlight:{DEPLOYMENT}:history"))
+        .xrange_all(format!("greenlight:{{{DEPLOYMENT}}}:history"))
         .await
         .unwrap();
     reply.ids

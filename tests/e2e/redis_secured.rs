@@ -12,7 +12,7 @@ use crate::bed::{Bed, DEPLOYMENT, Dependencies, SETTLE, path_str};
 
 /// The verdict the aggregator published, once it has.
 async fn published(client: redis::Client) -> serde_json::Value {
-    let key = format!("greenlight:{DEPLOYMENT}:verdict");
+    let key = format!("greenlight:{{{DEPLOYMENT}}}:verdict");
     eventually("a verdict in Redis", SETTLE, || {
         let (client, key) = (client.clone(), key.clone());
         async move {

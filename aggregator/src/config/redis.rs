@@ -50,9 +50,9 @@ pub struct RedisSettings {
     /// As configured, password included. Shown only through
     /// [`RedisSettings::shown_url`]; connect with [`RedisSettings::client`].
     pub url: String,
-    /// TTL of `greenlight:<deployment>:verdict`, refreshed while we live.
+    /// TTL of `greenlight:{<deployment>}:verdict`, refreshed while we live.
     pub verdict_ttl: Duration,
-    /// Cap of `greenlight:<deployment>:history` (approximate, MAXLEN ~).
+    /// Cap of `greenlight:{<deployment>}:history` (approximate, MAXLEN ~).
     pub history_max_len: u64,
     /// The CA a `rediss://` server's certificate is checked against;
     /// `None`: the system's roots.

@@ -2,10 +2,10 @@
 //! (DESIGN: external contracts), and where the engine's state survives a
 //! restart.
 //!
-//! Per deployment: `greenlight:<d>:verdict` (latest verdict JSON, TTL
-//! refreshed while the aggregator lives), `greenlight:<d>:verdicts`
-//! (channel), `greenlight:<d>:history` (capped stream: verdicts, actions,
-//! alerts, gaps), and `greenlight:<d>:state` (the engine's saved state, no
+//! Per deployment: `greenlight:{<d>}:verdict` (latest verdict JSON, TTL
+//! refreshed while the aggregator lives), `greenlight:{<d>}:verdicts`
+//! (channel), `greenlight:{<d>}:history` (capped stream: verdicts, actions,
+//! alerts, gaps), and `greenlight:{<d>}:state` (the engine's saved state, no
 //! TTL, re-asserted by the publisher so that a Redis that lost it gets it
 //! back).
 //!
@@ -64,22 +64,79 @@ pub enum Publication {
 pub use restore::load_states;
 
 pub fn verdict_key(deployment: &str) -> String {
-    format!("greenlight:{deployment}:verdict")
+    format!("greenlight:{{{deployment}}}:verdict")
 }
 
 pub fn verdict_channel(deployment: &str) -> String {
-    format!("greenlight:{deployment}:verdicts")
+    format!("greenlight:{{{deployment}}}:verdicts")
 }
 
 pub fn history_stream(deployment: &str) -> String {
-    format!("greenlight:{deployment}:history")
+    format!("greenlight:{{{deployment}}}:history")
 }
 
 pub fn state_key(deployment: &str) -> String {
-    format!("greenlight:{deployment}:state")
+    format!("greenlight:{{{deployment}}}:state")
 }
 
-/// The deployment named in a `greenlight:<d>:state` key.
-pub fn deployment_of_state_key(key: &str) -> Option<&str> {
-    key.strip_prefix("greenlight:")?.strip_suffix(":state")
+/// The deployment named in a `greenlight:{<d>}:state` key, or in the
+/// `greenlight:<d>:state` key of a version before the hash tag (read once,
+/// at the first start of this version, when no tagged key exists).
+pub fn deployment_of_state_key(key: &str) -> Option<StateKey<'_>> {
+    let name = key.strip_prefix("greenlight:")?.strip_suffix(":state")?;
+    Some(
+        match name
+            .strip_prefix('{')
+            .and_then(|tagged| tagged.strip_suffix('}'))
+        {
+            Some(name) => StateKey::Tagged(name),
+            None => StateKey::Untagged(name),
+        },
+    )
+}
+
+/// Which of the two spellings a saved state's key has. The braces make
+/// every key of a deployment hash to one slot, so that its writes stay one
+/// atomic unit on a Redis Cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateKey<'a> {
+    Tagged(&'a str),
+    Untagged(&'a str),
+}
+
+impl<'a> StateKey<'a> {
+    pub fn deployment(self) -> &'a str {
+        match self {
+            StateKey::Tagged(name) | StateKey::Untagged(name) => name,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_of_a_deployment_hashes_to_one_slot_and_old_state_keys_are_still_read() {
+        for key in [
+            verdict_key("escashop"),
+            verdict_channel("escashop"),
+            history_stream("escashop"),
+            state_key("escashop"),
+        ] {
+            assert!(key.starts_with("greenlight:{escashop}:"), "{key}");
+        }
+        assert_eq!(
+            deployment_of_state_key(&state_key("escashop")),
+            Some(StateKey::Tagged("escashop"))
+        );
+        assert_eq!(
+            deployment_of_state_key("greenlight:escashop:state"),
+            Some(StateKey::Untagged("escashop"))
+        );
+        assert_eq!(
+            deployment_of_state_key("greenlight:{escashop}:verdict"),
+            None
+        );
+    }
 }

@@ -9,7 +9,7 @@ use greenlight_retry::RetryPolicy;
 use redis::AsyncCommands;
 use tokio_util::sync::CancellationToken;
 
-use super::deployment_of_state_key;
+use super::{StateKey, deployment_of_state_key};
 use crate::config::RedisSettings;
 use crate::engine::SavedState;
 
@@ -28,10 +28,19 @@ pub async fn load_states(
         match read_all(&client, only).await {
             Ok(texts) => {
                 let mut states = BTreeMap::new();
+                // Tagged keys first: an untagged one (left by a version
+                // before the hash tag) counts only where no tagged one is.
+                let mut texts = texts;
+                texts.sort_by_key(|(key, _)| {
+                    !matches!(deployment_of_state_key(key), Some(StateKey::Tagged(_)))
+                });
                 for (key, text) in texts {
-                    let Some(name) = deployment_of_state_key(&key) else {
+                    let Some(name) = deployment_of_state_key(&key).map(StateKey::deployment) else {
                         continue;
                     };
+                    if states.contains_key(name) {
+                        continue;
+                    }
                     let state: SavedState = serde_json::from_str(&text).map_err(|error| {
                         anyhow::anyhow!(
                             "cannot read the saved state {key:?}: {error}; fix or delete the key to start that deployment afresh"
@@ -77,7 +86,10 @@ async fn read_all(
             .await?;
         while let Some(key) = futures::StreamExt::next(&mut scan).await {
             let key = key?;
-            let wanted = match (only, deployment_of_state_key(&key)) {
+            let wanted = match (
+                only,
+                deployment_of_state_key(&key).map(StateKey::deployment),
+            ) {
                 (None, _) => true,
                 (Some(only), Some(name)) => only.contains(name),
                 (Some(_), None) => false,

@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(gaps, std::slice::from_ref(&expected));
         assert_eq!(written.unwritten_gaps(), [expected]);
         assert!(
-            gaps[0].what().contains("greenlight:shop:state"),
+            gaps[0].what().contains("greenlight:{shop}:state"),
             "{}",
             gaps[0].what()
         );

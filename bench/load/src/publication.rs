@@ -3,7 +3,7 @@
 //! deployments makes it change: its http check fails on every even
 //! sequence and passes on every odd one, and each of those reports is timed from the moment it was
 //! queued here to the receipt, on the deployment's Redis channel
-//! (`greenlight:load-*:verdicts`), of the verdict whose agent summary
+//! (`greenlight:{load-*}:verdicts`), of the verdict whose agent summary
 //! carries that sequence. One clock (this process's): an upper bound on
 //! the aggregator's arrival-to-publication, by the loopback hop.
 
@@ -63,9 +63,9 @@ impl PublicationWatch {
             .await
             .context("subscribing to the verdict channels")?;
         pubsub
-            .psubscribe("greenlight:load-*:verdicts")
+            .psubscribe("greenlight:{load-*}:verdicts")
             .await
-            .context("PSUBSCRIBE greenlight:load-*:verdicts")?;
+            .context("PSUBSCRIBE greenlight:{load-*}:verdicts")?;
         Ok(PublicationWatch { pubsub })
     }
 

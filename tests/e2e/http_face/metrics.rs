@@ -156,7 +156,7 @@ async fn metrics_health_and_the_api_tell_the_story() {
                 }
                 let api: Json = serde_json::from_str(&body).map_err(|e| e.to_string())?;
                 let stored: String = connection
-                    .get(format!("greenlight:{DEPLOYMENT}:verdict"))
+                    .get(format!("greenlight:{{{DEPLOYMENT}}}:verdict"))
                     .await
                     .map_err(|e| e.to_string())?;
                 let key: Json = serde_json::from_str(&stored).map_err(|e| e.to_string())?;
