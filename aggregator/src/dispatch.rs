@@ -21,6 +21,7 @@ use crate::hooks::{
 };
 use crate::http::Board;
 use crate::hub::{Hub, Step};
+use crate::lead::Leadership;
 use crate::redis::Publication;
 
 pub struct Dispatcher {
@@ -34,6 +35,8 @@ pub struct Dispatcher {
     pub alerts: Alerting,
     /// The status page's timeline and hook tally.
     pub board: Arc<Board>,
+    /// Which deployments this aggregator leads (all, without `[ha]`).
+    pub leadership: Arc<Leadership>,
 }
 
 /// Steps the publisher could not take (its queue full): counted, and said
@@ -199,10 +202,17 @@ impl Dispatcher {
         }
     }
 
-    fn carry_out(&self, outputs: Outputs, dropped: &mut Dropped) {
+    fn carry_out(&self, mut outputs: Outputs, dropped: &mut Dropped) {
+        // A standby shows what it computes, and leaves the rest to the
+        // leader: publishing, hooks, gates, alerts.
+        let mut standing_by =
+            outputs.split_off(|deployment, epoch| self.leadership.accepts(deployment, epoch));
+        self.board.record_outputs(&standing_by, self.hub.now());
+        self.hub.publish_verdicts(&mut standing_by.verdicts);
         log(&outputs);
         self.board.record_outputs(&outputs, self.hub.now());
-        self.hub.publish_verdicts(&outputs.verdicts);
+        // Stamped with the leader: what goes to Redis says who wrote it.
+        self.hub.publish_verdicts(&mut outputs.verdicts);
         self.alerts.hand_over(&outputs, self.hub.now());
         let verdict_json = |deployment: &str, epoch: u64| {
             outputs

@@ -14,6 +14,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::clock::Clock;
 use crate::engine::{Engine, Outputs};
+use crate::lead::Leadership;
 
 /// The latest epoch's verdict of every deployment, by name.
 pub type VerdictMap = Arc<BTreeMap<String, Verdict>>;
@@ -39,11 +40,17 @@ pub struct Hub {
     /// Wakes the scheduler: an event may have moved the next deadline.
     stepped: Notify,
     next_connection: AtomicU64,
+    /// Who leads each deployment: every verdict handed out says so.
+    leadership: Arc<Leadership>,
 }
 
 impl Hub {
     /// The hub and the receiving end of its dispatch channel.
-    pub fn new(engine: Engine, clock: Clock) -> (Self, mpsc::Receiver<Step>) {
+    pub fn new(
+        engine: Engine,
+        clock: Clock,
+        leadership: Arc<Leadership>,
+    ) -> (Self, mpsc::Receiver<Step>) {
         let (dispatch, receiver) = mpsc::channel(DISPATCH_QUEUE);
         let (verdicts, _) = watch::channel(VerdictMap::default());
         let hub = Hub {
@@ -53,6 +60,7 @@ impl Hub {
             verdicts,
             stepped: Notify::new(),
             next_connection: AtomicU64::new(1),
+            leadership,
         };
         hub.with_engine(|_, _| ());
         (hub, receiver)
@@ -112,25 +120,46 @@ impl Hub {
     }
 
     /// Publishes new epochs' verdicts to the watchers (the dispatcher's).
-    pub fn publish_verdicts(&self, verdicts: &[Verdict]) {
+    pub fn publish_verdicts(&self, verdicts: &mut [Verdict]) {
         if verdicts.is_empty() {
             return;
         }
+        for verdict in verdicts.iter_mut() {
+            self.stamp(verdict);
+        }
         self.verdicts.send_modify(|map| {
             let map = Arc::make_mut(map);
-            for verdict in verdicts {
+            for verdict in verdicts.iter() {
                 map.insert(verdict.deployment.clone(), verdict.clone());
             }
         });
     }
 
+    pub fn leadership(&self) -> &Leadership {
+        &self.leadership
+    }
+
+    /// Names the deployment's leader in `verdict` (with `[ha]`).
+    fn stamp(&self, verdict: &mut Verdict) {
+        verdict.leader = self
+            .leadership
+            .leader(&verdict.deployment)
+            .unwrap_or_default();
+    }
+
     /// The current verdict with the freshest details.
     pub fn verdict(&self, name: &str) -> Option<Verdict> {
-        self.with_engine(|engine, now| engine.verdict(name, now))
+        let mut verdict = self.with_engine(|engine, now| engine.verdict(name, now))?;
+        self.stamp(&mut verdict);
+        Some(verdict)
     }
 
     pub fn verdicts(&self) -> Vec<Verdict> {
-        self.with_engine(|engine, now| engine.verdicts(now))
+        let mut verdicts = self.with_engine(|engine, now| engine.verdicts(now));
+        for verdict in &mut verdicts {
+            self.stamp(verdict);
+        }
+        verdicts
     }
 
     /// A fresh id for each agent stream.

@@ -5,6 +5,8 @@
 //! # Layout
 //! - [`engine`]: the pure verdict core; no I/O, time passed in.
 //! - [`hub`]: the lock around the engine; its outputs leave by one channel.
+//! - [`lead`]: with `[ha]`, which aggregator leads each deployment (Redis
+//!   leases), and taking a bake over from a leader that died.
 //! - [`dispatch`]: the one task that carries outputs out (watchers, Redis,
 //!   hooks, the log) and feeds hooks' outcomes back to the engine.
 //! - [`schedule`]: waking the engine at its next deadline.
@@ -35,6 +37,7 @@ pub mod health;
 pub mod hooks;
 pub mod http;
 pub mod hub;
+pub mod lead;
 pub mod redis;
 pub mod schedule;
 pub mod tls;
@@ -59,6 +62,7 @@ use crate::health::HealthPublisher;
 use crate::hooks::HookRunner;
 use crate::http::Board;
 use crate::hub::Hub;
+use crate::lead::Leadership;
 use crate::redis::RedisPublisher;
 use crate::tls::ServerTls;
 
@@ -97,13 +101,18 @@ pub async fn run_on(
     let alerts_stop = CancellationToken::new();
     let alerting = alerts::Alerting::spawn(&config.alerts, clock, &tasks, alerts_stop.clone())?;
 
+    let leadership = Arc::new(match &config.ha {
+        Some(ha) => Leadership::shared(ha),
+        None => Leadership::alone(),
+    });
+    let mut publishing = None;
     let (publish, restored) = match &config.redis {
         Some(settings) => {
             let restored =
                 redis::load_states(settings, config.restore_only.as_ref(), &shutdown).await?;
-            let publisher = RedisPublisher::new(settings.clone())?;
+            let publisher = RedisPublisher::new(settings.clone(), leadership.id())?;
             let (sender, receiver) = mpsc::channel(redis::QUEUE);
-            tasks.spawn(publisher.run(receiver, publish_stop.clone()));
+            publishing = Some(tasks.spawn(publisher.run(receiver, publish_stop.clone())));
             (Some(sender), restored)
         }
         None => {
@@ -120,11 +129,12 @@ pub async fn run_on(
         &restored,
         clock.now(),
     )?;
-    let (hub, outputs) = Hub::new(engine, clock);
+    let (hub, outputs) = Hub::new(engine, clock, leadership.clone());
     let hub = Arc::new(hub);
     let (hook_events, hook_events_rx) = mpsc::channel(hooks::EVENT_QUEUE);
     let hooks = Arc::new(HookRunner::new(
         config.hooks.clone(),
+        leadership.clone(),
         hook_events,
         tasks.clone(),
         shutdown.clone(),
@@ -138,9 +148,22 @@ pub async fn run_on(
         hook_events: hook_events_rx,
         alerts: alerting,
         board: board.clone(),
+        leadership: leadership.clone(),
     };
     let dispatching = tasks.spawn(dispatcher.run(outputs, dispatch_stop.clone()));
     tasks.spawn(schedule::run(hub.clone(), shutdown.clone()));
+    // Stopped after the publisher drained: its last writes need the leases.
+    let keeper_stop = CancellationToken::new();
+    if let (Some(ha), Some(redis)) = (&config.ha, &config.redis) {
+        tracing::info!(id = %ha.id, lease = ?ha.lease, "[ha]: leading the deployments whose lease this aggregator holds, standing by for the others");
+        let keeper = lead::Keeper {
+            hub: hub.clone(),
+            leadership: leadership.clone(),
+            redis: redis.clone(),
+            ha: ha.clone(),
+        };
+        tasks.spawn(keeper.run(keeper_stop.clone()));
+    }
     traffic_source::spawn_all(
         &config.traffic_sources,
         hub.clone(),
@@ -222,6 +245,10 @@ pub async fn run_on(
     }
     publish_stop.cancel();
     alerts_stop.cancel();
+    if let Some(publishing) = publishing {
+        let _ = tokio::time::timeout(grace, publishing).await;
+    }
+    keeper_stop.cancel();
     drain(&tasks, grace).await;
     served
 }

@@ -15,8 +15,13 @@ pub fn json(verdict: &Verdict) -> String {
 /// baking until 12:05:00 UTC), previous blue`.
 pub fn headline(verdict: &Verdict) -> String {
     let doc = VerdictJson::from(verdict);
+    let led = if doc.leader.is_empty() {
+        String::new()
+    } else {
+        format!(" (led by {})", doc.leader)
+    };
     format!(
-        "{}: {}, phase {}, epoch {}: {}",
+        "{}: {}, phase {}, epoch {}: {}{led}",
         doc.deployment,
         doc.decision,
         doc.phase,

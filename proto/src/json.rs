@@ -35,6 +35,9 @@ pub struct VerdictJson {
     pub action: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub paused_reason: String,
+    /// With `[ha]`: the aggregator leading the deployment.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub leader: String,
     pub transitions: Vec<TransitionJson>,
     pub reasons: Vec<ReasonJson>,
     pub agents: Vec<AgentJson>,
@@ -110,6 +113,7 @@ impl From<&v1::Verdict> for VerdictJson {
             auto_cutover: verdict.auto_cutover,
             action: action_name(verdict.action()).to_string(),
             paused_reason: verdict.paused_reason.clone(),
+            leader: verdict.leader.clone(),
             transitions: verdict
                 .transitions
                 .iter()

@@ -18,6 +18,7 @@ mod deploy_kit;
 mod frozen_across_deadline;
 mod gates;
 mod grpc_conventions;
+mod ha;
 mod history_cli;
 mod hooks;
 mod hostile_input;

@@ -119,7 +119,7 @@ async fn a_reported_gap_is_written_to_the_history() {
     let redis = RedisServer::start().await.expect("Redis");
     let settings =
         RedisSettings::new(redis.url(), Duration::from_secs(10), 100).expect("a valid Redis URL");
-    let publisher = RedisPublisher::new(settings).expect("a publisher");
+    let publisher = RedisPublisher::new(settings, None).expect("a publisher");
     let (sender, queue) = tokio::sync::mpsc::channel(4);
     let shutdown = tokio_util::sync::CancellationToken::new();
     let task = tokio::spawn(publisher.run(queue, shutdown.clone()));

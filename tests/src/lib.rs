@@ -21,6 +21,7 @@
 //! - `redis`: [`RedisServer`], a private `redis-server` (with a password
 //!   or TLS when asked).
 //! - `certs`: [`TestCa`], certificates made by the test.
+//! - `cut`: [`NetworkCut`], a TCP proxy whose link can be cut and healed.
 //! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
 //! - `eventually`: [`eventually`], poll until something holds.
 //! - `otlp`: [`OtlpReceiver`], an OTLP trace receiver keeping the spans.
@@ -30,6 +31,7 @@
 mod binary;
 mod browser;
 mod certs;
+mod cut;
 mod eventually;
 pub mod installed;
 mod otlp;
@@ -43,6 +45,7 @@ mod signal;
 pub use binary::binary;
 pub use browser::Browser;
 pub use certs::{Issued, TestCa};
+pub use cut::NetworkCut;
 pub use eventually::{Attempt, eventually};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use port::free_port;

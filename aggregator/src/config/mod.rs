@@ -11,6 +11,7 @@
 //! - where and why in words (the line and column, figment's kinds without
 //!   backticks): the `greenlight-config-words` crate, shared with the agent.
 //! - `redis`: `[redis]`, the URL parsed once ([`RedisSettings`]).
+//! - `ha`: `[ha]`, leadership through Redis leases ([`HaSettings`]).
 //! - `deployment`: `[defaults]`, `[deployments.<name>]` and each
 //!   deployment's `traffic_source`.
 //! - `gates`: each deployment's test gates (`[[deployments.<name>.gates]]`).
@@ -28,6 +29,7 @@ mod auth;
 mod deployment;
 mod error;
 mod gates;
+mod ha;
 mod hooks;
 mod http;
 mod limits;
@@ -46,6 +48,7 @@ use serde::Deserialize;
 
 pub use self::auth::AuthSettings;
 pub use self::error::{ConfigError, Origin};
+pub use self::ha::HaSettings;
 pub use self::http::HttpSettings;
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
@@ -70,6 +73,9 @@ pub struct AggregatorConfig {
     pub auth: Option<AuthSettings>,
     /// Where verdicts are published; `None` runs without Redis.
     pub redis: Option<RedisSettings>,
+    /// `[ha]`: leaders per deployment through Redis leases; `None`, this
+    /// aggregator leads every deployment it knows.
+    pub ha: Option<HaSettings>,
     /// Settings for deployments not named in `deployments`.
     pub defaults: DeploymentSettings,
     pub deployments: BTreeMap<String, DeploymentSettings>,
@@ -101,6 +107,7 @@ impl AggregatorConfig {
             tls: None,
             auth: None,
             redis: None,
+            ha: None,
             defaults: DeploymentSettings::default(),
             deployments: BTreeMap::new(),
             tick: default_tick(),
@@ -123,6 +130,7 @@ struct RawConfig {
     tls: Option<tls::RawTls>,
     auth: Option<auth::RawAuth>,
     redis: Option<redis::RawRedis>,
+    ha: Option<ha::RawHa>,
     #[serde(default)]
     defaults: deployment::RawDeployment,
     #[serde(default)]
@@ -168,6 +176,10 @@ impl RawConfig {
             .map(|auth| auth.validate(tls.as_ref()))
             .transpose()?;
         let redis = self.redis.map(redis::RawRedis::validate).transpose()?;
+        let ha = self
+            .ha
+            .map(|raw| raw.validate(redis.is_some()))
+            .transpose()?;
         let http = self.http.map(|raw| raw.validate(listen)).transpose()?;
         let mut hooks = HookSettings {
             defaults: self.hooks.validate("hooks")?,
@@ -215,6 +227,7 @@ impl RawConfig {
             tls,
             auth,
             redis,
+            ha,
             defaults,
             deployments,
             tick: self.tick,

@@ -82,7 +82,7 @@ impl Engine {
         Ok(engine)
     }
 
-    fn deployment_mut(&mut self, name: &str, now: SystemTime) -> &mut Deployment {
+    pub(super) fn deployment_mut(&mut self, name: &str, now: SystemTime) -> &mut Deployment {
         let settings = self.configured.get(name).unwrap_or(&self.defaults).clone();
         self.deployments
             .entry(name.to_string())

@@ -18,6 +18,7 @@
 //! - `rollback_target`: whether the old side's code still fits the
 //!   database (its `postgres/schema` check), before and after cutover.
 //! - `switching`, `traffic_seen`: switches confirmed, traffic known.
+//! - `takeover`: another aggregator's saved state, taken over or followed.
 //! - `control`: cutover, rollback, pause, resume.
 //! - `gates`, `gate_flow`, `gate_events`: the test gates (run once the candidate is
 //!   otherwise READY, and after cutover), their outcomes and reruns.
@@ -60,6 +61,7 @@ mod severity;
 mod stage;
 mod stats;
 mod switching;
+mod takeover;
 mod traffic;
 mod traffic_rules;
 mod traffic_seen;

@@ -132,3 +132,30 @@ impl Outputs {
             && self.states.is_empty()
     }
 }
+
+impl Outputs {
+    /// Moves out what `keep` refuses, given each item's deployment and
+    /// epoch (`None` for a gate order), leaving the rest in order. A
+    /// standby computes every deployment's verdicts, but only a leader
+    /// publishes and acts, and only on the epochs of its own term.
+    pub fn split_off(&mut self, keep: impl Fn(&str, Option<u64>) -> bool) -> Outputs {
+        fn part<T>(items: &mut Vec<T>, keep: impl Fn(&T) -> bool) -> Vec<T> {
+            let (kept, other) = std::mem::take(items).into_iter().partition(keep);
+            *items = kept;
+            other
+        }
+        Outputs {
+            verdicts: part(&mut self.verdicts, |v| keep(&v.deployment, Some(v.epoch))),
+            actions: part(&mut self.actions, |a| keep(&a.deployment, Some(a.epoch))),
+            phases: part(&mut self.phases, |p| keep(&p.deployment, Some(p.epoch))),
+            phase_hooks_failed: part(&mut self.phase_hooks_failed, |p| {
+                keep(&p.deployment, Some(p.epoch))
+            }),
+            alerts: part(&mut self.alerts, |a| keep(&a.deployment, Some(a.epoch))),
+            gates: part(&mut self.gates, |g| keep(&g.deployment, None)),
+            states: part(&mut self.states, |(name, state)| {
+                keep(name, Some(state.epoch))
+            }),
+        }
+    }
+}

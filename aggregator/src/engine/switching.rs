@@ -148,17 +148,26 @@ impl Engine {
             .map(|(name, _)| name.clone())
             .collect();
         for name in names {
-            let deployment = self.deployments.get_mut(&name).expect("listed above");
-            let action = match deployment.life.stage() {
-                Stage::CuttingOver(_) => Action::Cutover,
-                _ => Action::Rollback,
-            };
-            let mut evaluation = deployment.evaluate(now);
-            evaluation.action = action;
-            evaluation.cause =
-                "the switch was in flight when the aggregator stopped: decided again".into();
-            self.commit(&name, evaluation, now);
+            self.redo_switch(&name, now);
         }
+    }
+
+    /// One deployment's switch in flight, decided again (a restart, or a
+    /// leader's state taken over).
+    pub(super) fn redo_switch(&mut self, name: &str, now: SystemTime) {
+        let Some(deployment) = self.deployments.get_mut(name) else {
+            return;
+        };
+        let action = match deployment.life.stage() {
+            Stage::CuttingOver(_) => Action::Cutover,
+            Stage::RollingBack(_) => Action::Rollback,
+            _ => return,
+        };
+        let mut evaluation = deployment.evaluate(now);
+        evaluation.action = action;
+        evaluation.cause =
+            "the switch was in flight when the aggregator stopped: decided again".into();
+        self.commit(name, evaluation, now);
     }
 }
 

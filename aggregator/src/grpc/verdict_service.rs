@@ -141,7 +141,7 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
-        self.control(&by, |engine, now| {
+        self.control(&request.deployment, &by, |engine, now| {
             engine.cutover(&request.deployment, request.force, &by, now)
         })
     }
@@ -155,7 +155,7 @@ impl VerdictService for VerdictApi {
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
         let reason = given_reason(request.reason);
-        self.control(&by, |engine, now| {
+        self.control(&request.deployment, &by, |engine, now| {
             engine.rollback(&request.deployment, &reason, &by, now)
         })
     }
@@ -169,7 +169,7 @@ impl VerdictService for VerdictApi {
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
         let reason = given_reason(request.reason);
-        self.control(&by, |engine, now| {
+        self.control(&request.deployment, &by, |engine, now| {
             engine.pause(&request.deployment, &reason, &by, now)
         })
     }
@@ -182,7 +182,7 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
-        self.control(&by, |engine, now| {
+        self.control(&request.deployment, &by, |engine, now| {
             engine.resume(&request.deployment, &by, now)
         })
     }
@@ -195,7 +195,7 @@ impl VerdictService for VerdictApi {
         let request = request.into_inner();
         checked_name(&request.deployment)?;
         let by = caller.requester(&request.requested_by);
-        self.control(&by, |engine, now| {
+        self.control(&request.deployment, &by, |engine, now| {
             engine.rerun_gate(&request.deployment, &request.gate, &by, now)
         })
     }
@@ -241,9 +241,22 @@ impl VerdictApi {
     /// Runs a control call; the log says who asked (`by`, from the credential).
     fn control(
         &self,
+        deployment: &str,
         by: &str,
         call: impl FnOnce(&mut Engine, SystemTime) -> Result<ControlOutcome, ControlError>,
     ) -> Result<Response<ControlResponse>, Status> {
+        // A standby would decide, then neither publish nor act on it.
+        if !self.hub.leadership().acting(deployment) {
+            let leader = self.hub.leadership().leader(deployment).map_or(
+                "not known yet (no aggregator holds the lease)".to_string(),
+                |id| format!("aggregator {id}"),
+            );
+            let message = format!(
+                "this aggregator stands by for {deployment}; only its leader acts on requests, and the leader is {leader}: send it there (`greenlight status` there names it)"
+            );
+            tracing::info!(by, %message, "control call refused");
+            return Err(Status::failed_precondition(message));
+        }
         match self.hub.with_engine(call) {
             Ok(outcome) => {
                 tracing::info!(deployment = %outcome.verdict.deployment, by, message = %outcome.message, "control call accepted");

@@ -93,6 +93,7 @@ impl HookRunner {
         };
         let events = self.events.clone();
         let shutdown = self.shutdown.clone();
+        let leadership = self.leadership.clone();
         let span = tracing::info_span!(
             "aggregator.gate",
             deployment = %order.deployment,
@@ -108,8 +109,13 @@ impl HookRunner {
                     // At shutdown the run is dropped: kill_on_drop ends it,
                     // and the restored state runs the gate again.
                     _ = shutdown.cancelled() => return,
-                    result = run::run(&argv, &env, command.timeout) => result,
+                    result = run::run_until(&argv, &env, command.timeout, leadership.lost(&order.deployment)) => result,
                 };
+                if matches!(result.exit, Exit::Stopped) {
+                    // The new leader runs the gate again from its state.
+                    tracing::warn!("gate killed: this aggregator no longer leads the deployment");
+                    return;
+                }
                 if result.succeeded() {
                     tracing::info!(duration_ms = result.duration.as_millis() as u64, "gate passed");
                 } else {

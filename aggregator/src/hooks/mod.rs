@@ -23,7 +23,7 @@ mod run;
 mod settings;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,7 @@ use greenlight_proto::v1::Color;
 use greenlight_retry::RetryPolicy;
 
 use crate::engine::{PhaseEntry, SwitchOutcome};
+use crate::lead::Leadership;
 
 pub use gate::{GATE_PLACEHOLDERS, GateRan};
 pub use order::{HookOrder, PHASE_PLACEHOLDERS, PLACEHOLDERS};
@@ -103,6 +104,8 @@ struct Lane {
 
 pub struct HookRunner {
     settings: HookSettings,
+    /// Hooks run only while this aggregator leads their deployment.
+    leadership: Arc<Leadership>,
     lanes: Mutex<HashMap<String, Lane>>,
     events: mpsc::Sender<HookEvent>,
     tasks: TaskTracker,
@@ -112,12 +115,14 @@ pub struct HookRunner {
 impl HookRunner {
     pub fn new(
         settings: HookSettings,
+        leadership: Arc<Leadership>,
         events: mpsc::Sender<HookEvent>,
         tasks: TaskTracker,
         shutdown: CancellationToken,
     ) -> Self {
         HookRunner {
             settings,
+            leadership,
             lanes: Mutex::new(HashMap::new()),
             events,
             tasks,
@@ -218,6 +223,7 @@ impl HookRunner {
     fn lane(&self) -> Lane {
         let (sender, receiver) = mpsc::channel(HOOK_QUEUE);
         let worker = Worker {
+            leadership: self.leadership.clone(),
             events: self.events.clone(),
             shutdown: self.shutdown.clone(),
             last_switch: 0,
@@ -242,6 +248,7 @@ pub const EVENT_QUEUE: usize = 256;
 const HOOK_QUEUE: usize = 64;
 
 struct Worker {
+    leadership: Arc<Leadership>,
     events: mpsc::Sender<HookEvent>,
     shutdown: CancellationToken,
     /// The newest epoch a switch hook carried out: older switches are
@@ -309,7 +316,20 @@ impl Worker {
             .unwrap_or(RetryPolicy::RECONNECT)
             .backoff();
         for attempt in 1..=attempts {
-            let result = run::run(&argv, &env, command.timeout).await;
+            // Checked before every attempt, and the run is killed when the
+            // lease goes: two aggregators never run one deployment's hooks
+            // at once. The engine's state is the new leader's to decide.
+            if !self.leadership.acting(&order.deployment) {
+                tracing::warn!(
+                    deployment = %order.deployment,
+                    epoch = order.epoch,
+                    "{} hook not run: this aggregator no longer leads the deployment",
+                    order.point.name()
+                );
+                return;
+            }
+            let lost = self.leadership.lost(&order.deployment);
+            let result = run::run_until(&argv, &env, command.timeout, lost).await;
             let ok = result.succeeded();
             let outcome = HookOutcome {
                 deployment: order.deployment.clone(),

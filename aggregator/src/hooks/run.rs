@@ -22,6 +22,8 @@ pub enum Exit {
     TimedOut,
     /// Could not be started at all.
     NotStarted(String),
+    /// Killed because this aggregator stopped leading the deployment.
+    Stopped,
 }
 
 #[derive(Debug, Clone)]
@@ -42,12 +44,23 @@ impl RunResult {
             Exit::Code(code) => format!("exit {code}"),
             Exit::Signal => "killed by a signal".into(),
             Exit::TimedOut => "timed out and was killed".into(),
+            Exit::Stopped => {
+                "killed: this aggregator stopped leading the deployment (its lease lapsed)".into()
+            }
             Exit::NotStarted(error) => format!("could not start: {error}"),
         }
     }
 }
 
-pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -> RunResult {
+/// Runs `argv` to its end, its timeout (the process group is killed), or
+/// `stop` (the group is killed too: this aggregator stopped leading the
+/// deployment, and another may run its hooks now).
+pub async fn run_until(
+    argv: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> RunResult {
     let started = Instant::now();
     let Some((program, args)) = argv.split_first() else {
         return RunResult {
@@ -96,7 +109,15 @@ pub async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -
         (out, err)
     };
     let waiting = async {
-        match tokio::time::timeout(timeout, child.wait()).await {
+        let waited = tokio::select! {
+            waited = tokio::time::timeout(timeout, child.wait()) => waited,
+            () = stop => {
+                kill_group(child.id());
+                let _ = child.wait().await;
+                return Exit::Stopped;
+            }
+        };
+        match waited {
             Ok(Ok(status)) => match status.code() {
                 Some(code) => Exit::Code(code),
                 None => Exit::Signal,
@@ -157,6 +178,41 @@ mod tests {
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()
+    }
+
+    async fn run(argv: &[String], env: &[(String, String)], timeout: Duration) -> RunResult {
+        run_until(argv, env, timeout, std::future::pending()).await
+    }
+
+    #[tokio::test]
+    async fn a_run_stopped_because_the_lease_went_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let child_pid = dir.path().join("child.pid");
+        let script = format!("sleep 60 & echo $! > {}; wait", child_pid.display());
+        let stop = async {
+            while !child_pid.exists() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let result = run_until(
+            &argv(&["sh", "-c", &script]),
+            &[],
+            Duration::from_secs(60),
+            stop,
+        )
+        .await;
+        assert_eq!(result.exit, Exit::Stopped);
+        assert!(
+            result.describe().contains("stopped leading"),
+            "{}",
+            result.describe()
+        );
+        let pid = std::fs::read_to_string(&child_pid).unwrap();
+        let alive = std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+            && !std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+                .unwrap_or_default()
+                .contains(") Z ");
+        assert!(!alive, "the hook's child {pid} outlived the stop");
     }
 
     #[tokio::test]

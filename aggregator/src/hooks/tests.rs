@@ -58,6 +58,7 @@ fn runner(settings: HookSettings) -> (HookRunner, mpsc::Receiver<HookEvent>) {
     let (events, outcomes) = mpsc::channel(64);
     let runner = HookRunner::new(
         settings,
+        std::sync::Arc::new(crate::lead::Leadership::alone()),
         events,
         TaskTracker::new(),
         CancellationToken::new(),

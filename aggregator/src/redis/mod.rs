@@ -20,10 +20,13 @@
 //! - `restore`: [`load_states`], reading the saved states at start-up.
 //! - `history`: [`HistoryReader`], the history stream read back a page at
 //!   a time (`GetHistory`).
+//! - `fenced`: with `[ha]`, a publication sent per deployment through the
+//!   lease's fence, so that only the leader's writes land.
 //! - `explain`: [`describe`], Redis errors that say what to fix.
 
 mod entries;
 mod explain;
+mod fenced;
 mod history;
 mod publisher;
 mod restore;
@@ -37,6 +40,31 @@ use std::time::SystemTime;
 
 use crate::engine::Outputs;
 use crate::hooks::HookOutcome;
+
+impl Publication {
+    /// The highest epoch each deployment's part carries (the fence keeps
+    /// the high-water mark a new leader's epochs start above).
+    pub fn epochs(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut epochs = std::collections::BTreeMap::new();
+        let mut note = |deployment: &str, epoch: u64| {
+            let high = epochs.entry(deployment.to_string()).or_insert(0);
+            *high = (*high).max(epoch);
+        };
+        match self {
+            Publication::Engine(outputs, _) => {
+                for verdict in &outputs.verdicts {
+                    note(&verdict.deployment, verdict.epoch);
+                }
+                for (name, state) in &outputs.states {
+                    note(name, state.epoch);
+                }
+            }
+            Publication::Hook(outcome) => note(&outcome.deployment, outcome.epoch),
+            Publication::Gate(_) | Publication::Gap { .. } => {}
+        }
+        epochs
+    }
+}
 
 /// What goes to Redis, in the order it happened.
 #[derive(Debug)]
@@ -77,6 +105,18 @@ pub fn history_stream(deployment: &str) -> String {
 
 pub fn state_key(deployment: &str) -> String {
     format!("greenlight:{{{deployment}}}:state")
+}
+
+/// The lease of the aggregator leading the deployment (`[ha]`): its id,
+/// with an expiry.
+pub fn leader_key(deployment: &str) -> String {
+    format!("greenlight:{{{deployment}}}:leader")
+}
+
+/// The highest epoch published for the deployment: where a new leader's
+/// epochs start above.
+pub fn epoch_key(deployment: &str) -> String {
+    format!("greenlight:{{{deployment}}}:epoch")
 }
 
 /// The deployment named in a `greenlight:{<d>}:state` key, or in the
@@ -123,6 +163,8 @@ mod tests {
             verdict_channel("escashop"),
             history_stream("escashop"),
             state_key("escashop"),
+            leader_key("escashop"),
+            epoch_key("escashop"),
         ] {
             assert!(key.starts_with("greenlight:{escashop}:"), "{key}");
         }

@@ -6,6 +6,7 @@
 //! restarted without persistence lost comes back within that time, and the
 //! loss is noted in the history (see `written`).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use greenlight_retry::{Backoff, RetryPolicy};
@@ -17,6 +18,7 @@ use tracing::Instrument;
 
 use super::Publication;
 use super::entries::{self, Limits, Prepared};
+use super::fenced;
 use super::written::{Gap, Written};
 use crate::config::RedisSettings;
 
@@ -38,10 +40,13 @@ pub struct RedisPublisher {
     /// When Redis stopped answering; `None` while it answers. One warning
     /// per outage, one line when it is over.
     down_since: Option<Instant>,
+    /// With `[ha]`, this aggregator's id: every write goes through the
+    /// fence of its deployment's lease.
+    fence: Option<String>,
 }
 
 impl RedisPublisher {
-    pub fn new(settings: RedisSettings) -> anyhow::Result<Self> {
+    pub fn new(settings: RedisSettings, fence: Option<String>) -> anyhow::Result<Self> {
         // Parsed and checked once, when the config was loaded.
         let client = settings.client();
         Ok(RedisPublisher {
@@ -50,6 +55,7 @@ impl RedisPublisher {
             client,
             written: Written::default(),
             down_since: None,
+            fence,
         })
     }
 
@@ -132,14 +138,16 @@ impl RedisPublisher {
     ) {
         let Prepared { pipe, states } =
             entries::prepare(publication, self.limits, &mut self.written);
+        let epochs = publication.epochs();
         let mut backoff = RetryPolicy::RECONNECT.backoff();
         loop {
             let ready = backoff.failures() == 0 || self.reassert(connection).await;
             if ready {
-                match pipe.query_async::<Vec<bool>>(connection).await {
-                    Ok(existed) => {
+                match self.send(&pipe, &epochs, connection).await {
+                    Ok(fenced::Sent { existed, refused }) => {
                         self.answered();
                         let gaps = self.written.confirmed(states, &existed, SystemTime::now());
+                        self.forget(refused);
                         self.note_gaps(connection, gaps).await;
                         return;
                     }
@@ -160,13 +168,14 @@ impl RedisPublisher {
             return true;
         };
         let noting = self.written.unwritten_gaps().len();
-        match pipe.query_async::<Vec<bool>>(connection).await {
-            Ok(existed) => {
+        match self.send(&pipe, &BTreeMap::new(), connection).await {
+            Ok(fenced::Sent { existed, refused }) => {
                 self.answered();
                 if noting > 0 {
                     recovered(&self.written.noted());
                 }
                 let gaps = self.written.confirmed(states, &existed, SystemTime::now());
+                self.forget(refused);
                 self.note_gaps(connection, gaps).await;
                 true
             }
@@ -177,6 +186,37 @@ impl RedisPublisher {
                 );
                 false
             }
+        }
+    }
+
+    /// One pipeline: as one MULTI/EXEC, or with `[ha]` through the fence
+    /// (what Redis refused, another aggregator leads now: forgotten here).
+    async fn send(
+        &mut self,
+        pipe: &redis::Pipeline,
+        epochs: &BTreeMap<String, u64>,
+        connection: &mut ConnectionManager,
+    ) -> redis::RedisResult<fenced::Sent> {
+        let Some(id) = &self.fence else {
+            let existed = pipe.query_async::<Vec<bool>>(connection).await?;
+            return Ok(fenced::Sent {
+                existed,
+                refused: Vec::new(),
+            });
+        };
+        fenced::send(pipe, id, epochs, connection).await
+    }
+
+    /// Deployments whose writes Redis refused: another aggregator leads
+    /// them now, so their keys are not this publisher's to write again.
+    fn forget(&mut self, refused: Vec<String>) {
+        for deployment in refused {
+            metrics::counter!("greenlight_redis_fenced_writes_total").increment(1);
+            tracing::warn!(
+                %deployment,
+                "Redis refused a write: this aggregator no longer holds the deployment's lease (another leads it); not retried"
+            );
+            self.written.forget(&deployment);
         }
     }
 
@@ -210,8 +250,11 @@ impl RedisPublisher {
                 &what,
             );
         }
-        match pipe.query_async::<()>(connection).await {
-            Ok(()) => recovered(&self.written.noted()),
+        match self.send(&pipe, &BTreeMap::new(), connection).await {
+            Ok(fenced::Sent { refused, .. }) => {
+                recovered(&self.written.noted());
+                self.forget(refused);
+            }
             Err(error) => {
                 tracing::debug!(%error, "noting the gap failed; the next refresh retries")
             }

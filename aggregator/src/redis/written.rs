@@ -53,6 +53,15 @@ impl Written {
         self.verdicts.insert(deployment.to_string(), json);
     }
 
+    /// Another aggregator leads `deployment` now: its keys are not this
+    /// publisher's to write again.
+    pub(super) fn forget(&mut self, deployment: &str) {
+        self.verdicts.remove(deployment);
+        self.states.remove(deployment);
+        self.unwritten_gaps
+            .retain(|gap| gap.deployment != deployment);
+    }
+
     /// Nothing written yet, and no gap waiting to be noted: a refresh has
     /// nothing to do.
     pub(super) fn is_empty(&self) -> bool {

@@ -153,7 +153,7 @@ mod tests {
             clock.now(),
         )
         .unwrap();
-        let (hub, _outputs) = Hub::new(engine, clock);
+        let (hub, _outputs) = Hub::new(engine, clock, Arc::new(crate::lead::Leadership::alone()));
         let hub = Arc::new(hub);
         // Nothing listens there: every read fails, the poller keeps going.
         let source = TrafficSource {
