@@ -21,17 +21,21 @@
 //! - `history`: [`HistoryReader`], the history stream read back a page at
 //!   a time (`GetHistory`).
 //! - `explain`: [`describe`], Redis errors that say what to fix.
+//! - `target`: [`RedisTarget`], one server, the primary Sentinel names, or
+//!   a Redis Cluster, reached as one [`RedisConnection`].
 
 mod entries;
 mod explain;
 mod history;
 mod publisher;
 mod restore;
+mod target;
 mod written;
 
 pub use explain::describe;
 pub use history::{HistoryError, HistoryReader, PageQuery};
 pub use publisher::{QUEUE, RedisPublisher};
+pub use target::{RedisConnection, RedisTarget};
 
 use std::time::SystemTime;
 
