@@ -51,12 +51,6 @@ impl RedisTarget {
         }
     }
 
-    /// Whether a lost connection should be replaced by one to another
-    /// server (the primary the sentinels name now).
-    pub fn follows_failover(&self) -> bool {
-        matches!(*self.endpoint, RedisEndpoint::Sentinel(_))
-    }
-
     /// A connection to the server, the current primary, or the cluster.
     pub async fn connect(&self) -> RedisResult<RedisConnection> {
         match &*self.endpoint {
