@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use greenlight_aggregator::config::RedisSettings;
-use greenlight_aggregator::redis::{describe, history_stream, state_key, verdict_key};
+use greenlight_aggregator::redis::{RedisTarget, describe, history_stream, state_key, verdict_key};
 use redis::AsyncCommands;
 
 /// What the mark key holds.
@@ -46,13 +46,13 @@ pub struct NotOurs {
 /// Fails with [`NotOurs`] when keys under the name are someone else's.
 pub async fn claim(settings: &RedisSettings, deployment: &str) -> anyhow::Result<()> {
     let url = settings.shown_url();
-    let mut connection = tokio::time::timeout(
-        Duration::from_secs(5),
-        settings.client().get_multiplexed_async_connection(),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("Redis at {url} did not answer within 5 s"))?
-    .map_err(|error| anyhow::anyhow!("cannot reach Redis at {url}: {}", describe(&error)))?;
+    let mut connection =
+        tokio::time::timeout(Duration::from_secs(5), RedisTarget::new(settings).connect())
+            .await
+            .map_err(|_| anyhow::anyhow!("Redis at {url} did not answer within 5 s"))?
+            .map_err(|error| {
+                anyhow::anyhow!("cannot reach Redis at {url}: {}", describe(&error))
+            })?;
 
     let mark: Option<String> = connection
         .get(mark_key(deployment))

@@ -20,6 +20,15 @@ pub(crate) fn redis_server() -> anyhow::Result<PathBuf> {
     )
 }
 
+/// `redis-cli` (Debian ships it with redis-server, in redis-tools), for
+/// `--cluster create`.
+pub(crate) fn redis_cli() -> anyhow::Result<PathBuf> {
+    if let Some(path) = on_path("redis-cli") {
+        return Ok(path);
+    }
+    debian_program("redis-tools", "/usr/bin/redis-cli")
+}
+
 /// The directory holding PostgreSQL's `initdb`, `postgres` and `pg_isready`.
 ///
 /// Debian keeps the server programs off PATH, in

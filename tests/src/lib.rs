@@ -20,6 +20,9 @@
 //! - `process`: [`Process`], a child process killed on Drop.
 //! - `redis`: [`RedisServer`], a private `redis-server` (with a password
 //!   or TLS when asked).
+//! - `redis_sentinel`: [`RedisSentinel`], a primary, a replica and three
+//!   sentinels, for failovers.
+//! - `redis_cluster`: [`RedisCluster`], three primaries in a Redis Cluster.
 //! - `certs`: [`TestCa`], certificates made by the test.
 //! - `cut`: [`NetworkCut`], a TCP proxy whose link can be cut and healed.
 //! - `postgres`: [`Postgres`], a private PostgreSQL cluster in a temp dir.
@@ -40,6 +43,8 @@ mod port;
 mod postgres;
 mod process;
 mod redis;
+mod redis_cluster;
+mod redis_sentinel;
 mod signal;
 
 pub use binary::binary;
@@ -52,3 +57,5 @@ pub use port::free_port;
 pub use postgres::Postgres;
 pub use process::Process;
 pub use redis::{RedisServer, RedisTls};
+pub use redis_cluster::RedisCluster;
+pub use redis_sentinel::RedisSentinel;

@@ -33,9 +33,14 @@ pub struct RedisTls {
 
 /// How a server is started; kept for `start_again()`.
 #[derive(Debug, Clone, Default)]
-struct Options {
-    password: Option<String>,
-    tls: Option<RedisTls>,
+pub(crate) struct Options {
+    pub(crate) password: Option<String>,
+    pub(crate) tls: Option<RedisTls>,
+    /// A config file, read first: a sentinel's (which it rewrites).
+    pub(crate) config: Option<PathBuf>,
+    /// Arguments after the bed's own (`--replicaof`, `--sentinel`,
+    /// `--cluster-enabled yes`).
+    pub(crate) args: Vec<String>,
 }
 
 /// A `redis-server` of the test's own, without persistence, bound to
@@ -64,7 +69,7 @@ impl RedisServer {
     pub async fn with_password(password: &str) -> anyhow::Result<RedisServer> {
         RedisServer::start_with(Options {
             password: Some(password.to_string()),
-            tls: None,
+            ..Options::default()
         })
         .await
     }
@@ -73,13 +78,13 @@ impl RedisServer {
     /// is `rediss://`.
     pub async fn with_tls(tls: RedisTls) -> anyhow::Result<RedisServer> {
         RedisServer::start_with(Options {
-            password: None,
             tls: Some(tls),
+            ..Options::default()
         })
         .await
     }
 
-    async fn start_with(options: Options) -> anyhow::Result<RedisServer> {
+    pub(crate) async fn start_with(options: Options) -> anyhow::Result<RedisServer> {
         let dir = tempfile::Builder::new()
             .prefix("greenlight-redis-")
             .tempdir()
@@ -170,6 +175,9 @@ impl RedisServer {
 async fn launch(port: u16, dir: &Path, options: &Options) -> anyhow::Result<Process> {
     let program = installed::redis_server()?;
     let mut command = Command::new(program);
+    if let Some(config) = &options.config {
+        command.arg(config);
+    }
     match &options.tls {
         Some(tls) => {
             command
@@ -193,7 +201,8 @@ async fn launch(port: u16, dir: &Path, options: &Options) -> anyhow::Result<Proc
         .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
         .arg("--dir")
-        .arg(dir);
+        .arg(dir)
+        .args(&options.args);
     let process = Process::from_command("redis-server", command)?;
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
@@ -228,6 +237,16 @@ async fn launch(port: u16, dir: &Path, options: &Options) -> anyhow::Result<Proc
         }
         tokio::time::sleep(READY_POLL).await;
     }
+}
+
+/// A client connection to a bed's server on `port` (a sentinel, a
+/// cluster node), within a second.
+pub(crate) async fn connection(port: u16) -> anyhow::Result<::redis::aio::MultiplexedConnection> {
+    let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}"))?;
+    tokio::time::timeout(PING_TIMEOUT, client.get_multiplexed_async_connection())
+        .await
+        .with_context(|| format!("port {port} did not answer within {PING_TIMEOUT:?}"))?
+        .with_context(|| format!("cannot connect to port {port}"))
 }
 
 fn port_was_taken(err: &anyhow::Error) -> bool {

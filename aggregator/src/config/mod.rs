@@ -52,7 +52,7 @@ pub use self::ha::HaSettings;
 pub use self::http::HttpSettings;
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
-pub use self::redis::RedisSettings;
+pub use self::redis::{Auth, ClusterEndpoint, RedisEndpoint, RedisSettings, SentinelEndpoint};
 pub use self::tls::TlsSettings;
 use crate::alerts::AlertSettings;
 use crate::engine::{DeploymentSettings, validate_deployment_name};

@@ -197,7 +197,7 @@ async fn health(State(face): State<Arc<Face>>) -> Response {
 async fn ping(settings: &RedisSettings) -> RedisHealth {
     let started = tokio::time::Instant::now();
     let answer = tokio::time::timeout(REDIS_PING_TIMEOUT, async {
-        let mut connection = settings.client().get_multiplexed_async_connection().await?;
+        let mut connection = crate::redis::RedisTarget::new(settings).connect().await?;
         redis::cmd("PING")
             .query_async::<String>(&mut connection)
             .await

@@ -10,7 +10,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +18,7 @@ use super::scripts::{ACQUIRE, Acquired, RELEASE};
 use crate::config::{HaSettings, RedisSettings};
 use crate::engine::{SavedState, epoch_floor};
 use crate::hub::Hub;
-use crate::redis::{describe, epoch_key, leader_key, state_key};
+use crate::redis::{RedisConnection, RedisTarget, describe, epoch_key, leader_key, state_key};
 
 pub struct Keeper {
     pub hub: Arc<Hub>,
@@ -56,12 +55,28 @@ impl Keeper {
             let names: Vec<String> = self
                 .hub
                 .read(|engine, _| engine.names().map(String::from).collect());
+            // A command may take a tick: a slow Redis delays the next
+            // renewal by at most that, well inside the quarter lease of slack.
+            let budget = self.ha.lease / 5;
             let mut failed = None;
             for name in names {
-                if let Err(error) = self.keep(conn, &name, &mut followed).await {
+                let kept = tokio::time::timeout(budget, self.keep(conn, &name, &mut followed))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(redis::RedisError::from((
+                            redis::ErrorKind::Io,
+                            "no answer within a fifth of the lease",
+                        )))
+                    });
+                if let Err(error) = kept {
                     failed = Some(error);
                     break;
                 }
+            }
+            if failed.is_some() {
+                // A fresh connection next tick: one stalled behind a cut
+                // answers nothing, even once the network is back.
+                connection = None;
             }
             match (failed, unreachable_since) {
                 (Some(error), None) => {
@@ -110,15 +125,9 @@ impl Keeper {
         }
     }
 
-    async fn connect(&self) -> Option<ConnectionManager> {
-        // A command may take a tick: a slow Redis delays the next renewal
-        // by at most that, well inside the quarter lease of slack.
-        let timeout = self.ha.lease / 5;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(0);
-        ConnectionManager::new_with_config(self.redis.client(), config)
+    async fn connect(&self) -> Option<RedisConnection> {
+        RedisTarget::new(&self.redis)
+            .connect()
             .await
             .inspect_err(|error| {
                 tracing::debug!(error = %describe(error), "lease keeper: Redis unreachable")
@@ -130,7 +139,7 @@ impl Keeper {
     /// else's (followed).
     async fn keep(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         name: &str,
         followed: &mut BTreeMap<String, String>,
     ) -> redis::RedisResult<()> {
@@ -198,7 +207,7 @@ impl Keeper {
 
     async fn saved_state(
         &self,
-        conn: &mut ConnectionManager,
+        conn: &mut RedisConnection,
         name: &str,
     ) -> redis::RedisResult<Option<SavedState>> {
         let text: Option<String> = conn.get(state_key(name)).await?;
@@ -228,7 +237,7 @@ impl Keeper {
         tracing::info!(deployment = %name, epoch, id = %self.ha.id, "leading: took the lease; the bake, if any, resumes from the saved state");
     }
 
-    async fn release(&self, conn: &mut ConnectionManager) {
+    async fn release(&self, conn: &mut RedisConnection) {
         let led = self
             .leadership
             .with_terms(|terms| {

@@ -1,10 +1,11 @@
-//! A publication sent through the lease's fence (`[ha]`). Its commands are
-//! grouped per deployment (every key of one carries its hash tag), and
-//! each group runs as one call of the fence script: atomic, in the one
-//! slot that holds the deployment's keys, and refused by Redis itself
-//! unless this aggregator holds the deployment's lease. So a deposed
-//! leader's late write (a stalled process, a cut that healed) never lands,
-//! whatever it believes.
+//! A publication sent per deployment: its commands are grouped by the
+//! deployment their key belongs to (every key of one carries its hash tag,
+//! so a group stays in one cluster slot), and each group is one atomic
+//! unit. With `[ha]`, a group is one call of the fence script, refused by
+//! Redis itself unless this aggregator holds the deployment's lease: a
+//! deposed leader's late write (a stalled process, a cut that healed)
+//! never lands, whatever it believes. Without it, on a Redis Cluster, a
+//! group is one MULTI/EXEC (one MULTI across deployments would span slots).
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -105,7 +106,14 @@ pub(super) async fn send(
             Err(error) => return Err(error),
         }
     }
-    let existed = exists
+    let existed = in_order(&exists, replies);
+    Ok(Sent { existed, refused })
+}
+
+/// The EXISTS replies back in the pipeline's order, from each group's own
+/// (a refused group's count as existing: no loss is claimed for them).
+fn in_order(exists: &[String], mut replies: BTreeMap<String, VecDeque<bool>>) -> Vec<bool> {
+    exists
         .iter()
         .map(|deployment| {
             replies
@@ -113,8 +121,39 @@ pub(super) async fn send(
                 .and_then(VecDeque::pop_front)
                 .unwrap_or(true)
         })
-        .collect();
-    Ok(Sent { existed, refused })
+        .collect()
+}
+
+/// Sends `pipe` as one MULTI/EXEC per deployment (a Redis Cluster without
+/// `[ha]`).
+pub(super) async fn send_per_deployment(
+    pipe: &redis::Pipeline,
+    connection: &mut impl redis::aio::ConnectionLike,
+) -> redis::RedisResult<Sent> {
+    let (groups, exists) = group(pipe);
+    let mut replies: BTreeMap<String, VecDeque<bool>> = BTreeMap::new();
+    for (deployment, group) in groups {
+        let mut unit = redis::pipe();
+        unit.atomic();
+        for command in &group.commands {
+            let mut cmd = redis::cmd(&String::from_utf8_lossy(&command[0]));
+            for arg in &command[1..] {
+                cmd.arg(arg.as_slice());
+            }
+            if command[0].eq_ignore_ascii_case(b"EXISTS") {
+                unit.add_command(cmd);
+            } else {
+                unit.add_command(cmd).ignore();
+            }
+        }
+        let existed: Vec<bool> = unit.query_async(connection).await?;
+        replies.insert(deployment, existed.into());
+    }
+    let existed = in_order(&exists, replies);
+    Ok(Sent {
+        existed,
+        refused: Vec::new(),
+    })
 }
 
 #[cfg(test)]

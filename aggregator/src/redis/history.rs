@@ -7,11 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use greenlight_proto::time::to_timestamp;
 use greenlight_proto::v1::{GetHistoryResponse, HistoryEntry};
-use redis::aio::ConnectionManager;
 use redis::streams::StreamRangeReply;
 use tokio::sync::Mutex;
 
-use super::history_stream;
+use super::{RedisConnection, RedisTarget, history_stream};
 use crate::config::RedisSettings;
 
 /// A page when the caller asks for none (0).
@@ -107,14 +106,14 @@ fn page(entries: Vec<(String, BTreeMap<String, String>)>, count: usize) -> GetHi
 
 /// Reads history pages; connects on first use and again after a failure.
 pub struct HistoryReader {
-    client: redis::Client,
-    connection: Mutex<Option<ConnectionManager>>,
+    target: RedisTarget,
+    connection: Mutex<Option<RedisConnection>>,
 }
 
 impl HistoryReader {
     pub fn new(settings: &RedisSettings) -> Self {
         HistoryReader {
-            client: settings.client(),
+            target: RedisTarget::new(settings),
             connection: Mutex::new(None),
         }
     }
@@ -166,12 +165,12 @@ impl HistoryReader {
         Ok(page(entries, count))
     }
 
-    async fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
+    async fn connection(&self) -> Result<RedisConnection, redis::RedisError> {
         let mut slot = self.connection.lock().await;
         if let Some(connection) = slot.as_ref() {
             return Ok(connection.clone());
         }
-        let connection = ConnectionManager::new(self.client.clone()).await?;
+        let connection = self.target.connect().await?;
         *slot = Some(connection.clone());
         Ok(connection)
     }

@@ -23,6 +23,8 @@
 //! - `fenced`: with `[ha]`, a publication sent per deployment through the
 //!   lease's fence, so that only the leader's writes land.
 //! - `explain`: [`describe`], Redis errors that say what to fix.
+//! - `target`: [`RedisTarget`], one server, the primary Sentinel names, or
+//!   a Redis Cluster, reached as one [`RedisConnection`].
 
 mod entries;
 mod explain;
@@ -30,11 +32,13 @@ mod fenced;
 mod history;
 mod publisher;
 mod restore;
+mod target;
 mod written;
 
 pub use explain::describe;
 pub use history::{HistoryError, HistoryReader, PageQuery};
 pub use publisher::{QUEUE, RedisPublisher};
+pub use target::{RedisConnection, RedisTarget};
 
 use std::time::SystemTime;
 

@@ -10,23 +10,19 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use greenlight_retry::{Backoff, RetryPolicy};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::Publication;
 use super::entries::{self, Limits, Prepared};
 use super::fenced;
 use super::written::{Gap, Written};
+use super::{Publication, RedisConnection, RedisTarget};
 use crate::config::RedisSettings;
 
 /// Batches waiting for Redis; beyond this the hub counts them as dropped.
 pub const QUEUE: usize = 1024;
-
-/// How long one connection attempt or one command may take.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long the publications left at shutdown may take to go out.
 const DRAIN: Duration = Duration::from_secs(2);
@@ -34,7 +30,8 @@ const DRAIN: Duration = Duration::from_secs(2);
 pub struct RedisPublisher {
     settings: RedisSettings,
     limits: Limits,
-    client: redis::Client,
+    /// One server, the primary Sentinel names, or a cluster.
+    target: RedisTarget,
     /// What to write again on every refresh, and what Redis lost.
     written: Written,
     /// When Redis stopped answering; `None` while it answers. One warning
@@ -48,11 +45,11 @@ pub struct RedisPublisher {
 impl RedisPublisher {
     pub fn new(settings: RedisSettings, fence: Option<String>) -> anyhow::Result<Self> {
         // Parsed and checked once, when the config was loaded.
-        let client = settings.client();
+        let target = RedisTarget::new(&settings);
         Ok(RedisPublisher {
             limits: Limits::of(&settings),
             settings,
-            client,
+            target,
             written: Written::default(),
             down_since: None,
             fence,
@@ -102,16 +99,13 @@ impl RedisPublisher {
         let _ = tokio::time::timeout(DRAIN, drain).await;
     }
 
-    async fn connect(&mut self, shutdown: &CancellationToken) -> Option<ConnectionManager> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(REDIS_TIMEOUT))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            // The retry loops here are the one policy; a second one inside
-            // the connection would stall each command for its own backoff.
-            .set_number_of_retries(0);
+    /// With Sentinel, the connection asks the sentinels for the primary
+    /// again after a failed command (see `target`), so the retries below
+    /// follow a failover.
+    async fn connect(&mut self, shutdown: &CancellationToken) -> Option<RedisConnection> {
         let mut backoff = RetryPolicy::RECONNECT.backoff();
         loop {
-            match ConnectionManager::new_with_config(self.client.clone(), config.clone()).await {
+            match self.target.connect().await {
                 Ok(connection) => {
                     self.answered();
                     tracing::info!(url = %self.settings.shown_url(), "connected to Redis");
@@ -132,7 +126,7 @@ impl RedisPublisher {
     /// that a loss is found before this publication overwrites its traces.
     async fn publish(
         &mut self,
-        connection: &mut ConnectionManager,
+        connection: &mut RedisConnection,
         publication: &Publication,
         shutdown: &CancellationToken,
     ) {
@@ -162,7 +156,7 @@ impl RedisPublisher {
 
     /// Writes every deployment's latest verdict and state again (and any
     /// gap not yet noted); `false` when Redis did not answer.
-    async fn reassert(&mut self, connection: &mut ConnectionManager) -> bool {
+    async fn reassert(&mut self, connection: &mut RedisConnection) -> bool {
         let Some(Prepared { pipe, states }) = entries::reassertion(&self.written, self.limits)
         else {
             return true;
@@ -195,9 +189,12 @@ impl RedisPublisher {
         &mut self,
         pipe: &redis::Pipeline,
         epochs: &BTreeMap<String, u64>,
-        connection: &mut ConnectionManager,
+        connection: &mut RedisConnection,
     ) -> redis::RedisResult<fenced::Sent> {
         let Some(id) = &self.fence else {
+            if matches!(connection, RedisConnection::Cluster(_)) {
+                return fenced::send_per_deployment(pipe, connection).await;
+            }
             let existed = pipe.query_async::<Vec<bool>>(connection).await?;
             return Ok(fenced::Sent {
                 existed,
@@ -222,7 +219,7 @@ impl RedisPublisher {
 
     /// Writes the history entries for gaps just found. When that fails they
     /// stay with `written`, and the next reassertion carries them.
-    async fn note_gaps(&mut self, connection: &mut ConnectionManager, gaps: Vec<Gap>) {
+    async fn note_gaps(&mut self, connection: &mut RedisConnection, gaps: Vec<Gap>) {
         if gaps.is_empty() {
             return;
         }

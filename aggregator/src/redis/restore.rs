@@ -3,13 +3,12 @@
 //! cutover), so start-up waits for Redis and refuses a state it cannot read.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use greenlight_retry::RetryPolicy;
 use redis::AsyncCommands;
 use tokio_util::sync::CancellationToken;
 
-use super::{StateKey, deployment_of_state_key};
+use super::{RedisTarget, StateKey, deployment_of_state_key};
 use crate::config::RedisSettings;
 use crate::engine::SavedState;
 
@@ -21,11 +20,11 @@ pub async fn load_states(
     only: Option<&BTreeSet<String>>,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<BTreeMap<String, SavedState>> {
-    let client = settings.client();
+    let target = RedisTarget::new(settings);
     let mut warned = false;
     let mut backoff = RetryPolicy::RECONNECT.backoff();
     loop {
-        match read_all(&client, only).await {
+        match read_all(&target, only).await {
             Ok(texts) => {
                 let mut states = BTreeMap::new();
                 // Tagged keys first: an untagged one (left by a version
@@ -69,36 +68,24 @@ pub async fn load_states(
     }
 }
 
+/// Every saved state's key and text; on a Redis Cluster, from every
+/// primary.
 async fn read_all(
-    client: &redis::Client,
+    target: &RedisTarget,
     only: Option<&BTreeSet<String>>,
 ) -> redis::RedisResult<Vec<(String, String)>> {
-    let mut connection = tokio::time::timeout(
-        Duration::from_secs(2),
-        client.get_multiplexed_async_connection(),
-    )
-    .await
-    .map_err(|_| redis::RedisError::from((redis::ErrorKind::Io, "connect timed out")))??;
-    let mut keys: Vec<String> = Vec::new();
-    {
-        let mut scan = connection
-            .scan_match::<_, String>("greenlight:*:state")
-            .await?;
-        while let Some(key) = futures::StreamExt::next(&mut scan).await {
-            let key = key?;
-            let wanted = match (
-                only,
-                deployment_of_state_key(&key).map(StateKey::deployment),
-            ) {
+    let mut connection = target.connect().await?;
+    let keys = connection
+        .keys_matching("greenlight:*:state")
+        .await?
+        .into_iter()
+        .filter(
+            |key| match (only, deployment_of_state_key(key).map(StateKey::deployment)) {
                 (None, _) => true,
                 (Some(only), Some(name)) => only.contains(name),
                 (Some(_), None) => false,
-            };
-            if wanted {
-                keys.push(key);
-            }
-        }
-    }
+            },
+        );
     let mut states = Vec::new();
     for key in keys {
         let text: Option<String> = connection.get(&key).await?;

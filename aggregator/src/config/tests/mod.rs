@@ -66,8 +66,11 @@ fn a_full_config_loads() {
     assert_eq!(escashop.ready_after, Duration::from_secs(45));
     let redis = config.redis.as_ref().unwrap();
     assert_eq!(redis.url, "redis://127.0.0.1:6380");
+    let crate::config::RedisEndpoint::Single(client) = redis.endpoint() else {
+        panic!("redis:// is one server: {:?}", redis.endpoint());
+    };
     assert_eq!(
-        redis.client().get_connection_info().addr().to_string(),
+        client.get_connection_info().addr().to_string(),
         "127.0.0.1:6380"
     );
 }
