@@ -16,8 +16,11 @@ use redis::cluster_async::ClusterConnection;
 use crate::bed::{Bed, DEPLOYMENT, SETTLE};
 
 /// A bake far longer than the test, so that it is still running after
-/// the restart.
-const RULES: &str = "ready_after = \"2s\"\nbake_for = \"10m\"\n";
+/// the restart; and a second deployment, in another slot, so that engine
+/// steps and refreshes carry two deployments (written per deployment: one
+/// MULTI/EXEC across slots would be refused).
+const RULES: &str =
+    "ready_after = \"2s\"\nbake_for = \"10m\"\n[deployments.catalog]\nlive = \"blue\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aggregator_publishes_to_and_restores_from_a_cluster() {
@@ -42,6 +45,13 @@ async fn the_aggregator_publishes_to_and_restores_from_a_cluster() {
         &key("state"),
         "Baking in the saved state",
         |s| s["phase"] == "Baking",
+    )
+    .await;
+    json_where(
+        &mut connection,
+        "greenlight:{catalog}:verdict",
+        "the second deployment's verdict, in its own slot",
+        |v| v["deployment"] == "catalog",
     )
     .await;
     let history: redis::streams::StreamRangeReply =
