@@ -3,8 +3,9 @@
 //! `/health` and `/health/detailed`, its WebSocket endpoint, its error ratio
 //! and latency from `/metrics`, its process's CPU and memory), each check on
 //! its own schedule, and streams one numbered report per interval to
-//! greenlight-aggregator over gRPC. It survives the aggregator going away:
-//! reports wait in a bounded outbox and are replayed, in order and without
+//! greenlight-aggregator over gRPC, to each of several side by side when
+//! configured so. It survives an aggregator going away: reports wait in
+//! that aggregator's bounded outbox and are replayed, in order and without
 //! duplicates, after reconnecting. It serves its own `/health` and
 //! `/metrics` when told where (`listen`).
 //!
@@ -46,13 +47,15 @@
 //! - `histogram`: how long each check's runs take, in Prometheus's bucket
 //!   shape: written by the check's runner, read by `face`'s `/metrics`.
 //! - `reporter`: the report loop, one numbered `Report` per round from
-//!   the newest results, sent as soon as the round's checks are in.
+//!   the newest results, put in every aggregator's outbox as soon as the
+//!   round's checks are in.
 //! - `grid`: the time grid checks and reports share; `alarm` wakes the
 //!   checks on it (timerfd: one wakeup where tokio's timer takes two).
-//! - [`outbox`]: unacknowledged reports, bounded, drop-oldest and counted.
-//! - `stream`: the gRPC stream to the aggregator (Hello, Welcome, replay,
+//! - [`outbox`]: unacknowledged reports, bounded, drop-oldest and counted;
+//!   one per aggregator.
+//! - `stream`: the gRPC stream to one aggregator (Hello, Welcome, replay,
 //!   Ack/Reject) and reconnecting with the workspace's retry policy
-//!   (`greenlight-retry`).
+//!   (`greenlight-retry`); `Uplink` is one aggregator's outbox and status.
 //! - `face`: the agent's own `/health` (health+json) and `/metrics`.
 //! - `error_text`: errors in the short words a check result carries.
 //! - `heap`: gives startup's memory (freed heap, code only startup ran)
@@ -95,13 +98,13 @@ pub use stream::StreamError;
 
 use face::{Face, Identity};
 pub use heap::release_memory_after_startup;
-use outbox::SharedOutbox;
 use probe::{ActiveConnections, AggregatorMinRequests, Probe};
 use reporter::Reporter;
-use stream::{StreamStatus, StreamTarget, run_stream};
+use stream::{StreamTarget, Uplink, run_stream};
 
 /// Runs the agent until `shutdown` is cancelled: every check on its own
-/// schedule, a report every interval, streamed to the aggregator, and (with
+/// schedule, a report every interval, streamed to every aggregator (each
+/// its own stream and outbox), and (with
 /// `listen`) its own `/health` and `/metrics`. Returns `Ok` after shutdown;
 /// an unreachable aggregator is not an error (the agent waits for it).
 pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -125,34 +128,43 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
         ),
         None => None,
     };
-    let outbox = SharedOutbox::new(config.buffer_reports);
-    let target = StreamTarget {
-        address: config.aggregator.origin().ascii_serialization(),
-        tls: config.aggregator_tls.clone(),
-        token_file: config.token_file.clone(),
-        hello: hello(&config),
-        min_requests,
-    };
+    // One Hello for every aggregator: the same run, the same sequences.
+    let hello = hello(&config);
+    let uplinks: Vec<Uplink> = config
+        .aggregator_addresses()
+        .into_iter()
+        .map(|address| Uplink::new(address, config.buffer_reports))
+        .collect();
+    let targets: Vec<StreamTarget> = uplinks
+        .iter()
+        .map(|uplink| StreamTarget {
+            address: uplink.address.clone(),
+            tls: config.aggregator_tls.clone(),
+            token_file: config.token_file.clone(),
+            hello: hello.clone(),
+            min_requests: min_requests.clone(),
+        })
+        .collect();
     info!(
         deployment = %config.deployment,
         color = %greenlight_proto::names::color_name(config.color),
         instance_id = %config.instance_id,
-        run_id = %target.hello.run_id,
-        aggregator = %target.address,
+        run_id = %hello.run_id,
+        aggregator = %config.aggregator_addresses().join(","),
         checks = ?config.check_names(),
         interval = ?config.interval,
         timeout = ?config.timeout,
         listen = ?config.listen,
         "greenlight-agent starting"
     );
-    // The stream only ends early on an unusable address; then stop probing too.
+    // A stream only ends early on an unusable address; then stop probing
+    // and the other streams too.
     let stop = shutdown.child_token();
     let tasks = TaskTracker::new();
     // The checks' rounds and the reports share one time grid.
     let start = tokio::time::Instant::now();
     let arrived = Arc::new(Notify::new());
     let checks = runner::spawn_checks(probes, start, &arrived, &tasks, &stop);
-    let status = Arc::new(StreamStatus::default());
     if let Some(listener) = listener {
         let face = Arc::new(Face {
             identity: Identity {
@@ -161,22 +173,31 @@ pub async fn run(config: AgentConfig, shutdown: CancellationToken) -> anyhow::Re
                 instance_id: config.instance_id.clone(),
             },
             checks: checks.clone(),
-            outbox: outbox.clone(),
-            stream: status.clone(),
+            uplinks: uplinks.clone(),
         });
         tasks.spawn(face::serve(listener, face, tasks.clone(), stop.clone()));
     }
     let latest = checks.into_iter().map(|check| check.latest).collect();
-    let reporter = Reporter::new(latest, arrived, config.interval, start, outbox.clone());
-    let stream = async {
-        let streamed = run_stream(target, outbox, &status, stop.clone()).await;
-        stop.cancel();
-        streamed
-    };
-    let (streamed, ()) = tokio::join!(stream, reporter.run(stop.clone()));
+    let outboxes = uplinks.iter().map(|uplink| uplink.outbox.clone()).collect();
+    let reporter = Reporter::new(latest, arrived, config.interval, start, outboxes);
+    // Each aggregator's stream on its own: one down or slow never holds
+    // back what the others get.
+    let streams = targets.into_iter().zip(&uplinks).map(|(target, uplink)| {
+        let stop = stop.clone();
+        async move {
+            let streamed =
+                run_stream(target, uplink.outbox.clone(), &uplink.status, stop.clone()).await;
+            stop.cancel();
+            streamed
+        }
+    });
+    let (streamed, ()) = tokio::join!(
+        futures::future::join_all(streams),
+        reporter.run(stop.clone())
+    );
     tasks.close();
     tasks.wait().await;
-    streamed?;
+    streamed.into_iter().collect::<Result<Vec<()>, _>>()?;
     info!("greenlight-agent stopped");
     Ok(())
 }

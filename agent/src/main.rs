@@ -44,7 +44,9 @@ struct Args {
 
     /// gRPC address of greenlight-aggregator, e.g. http://127.0.0.1:7070,
     /// or https://host:7070 for TLS (the [tls] keys: ca, cert, key).
-    #[arg(long, value_name = "URL")]
+    /// Several, separated by commas, to send every report to each:
+    /// http://10.0.0.5:7070,http://10.0.0.6:7070.
+    #[arg(long, value_name = "URL[,URL...]")]
     aggregator: Option<String>,
 
     /// The deployment this backend belongs to, e.g. escashop.

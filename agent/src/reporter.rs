@@ -1,6 +1,7 @@
 //! The report loop: once per round of the checks (every `interval`, on
 //! the grid they share), take each check's newest result, number the
-//! report (1, 2, 3, ... without gaps) and put it in the outbox.
+//! report (1, 2, 3, ... without gaps) and put it in every aggregator's
+//! outbox.
 //!
 //! A round's report goes out as soon as every check due in that round has
 //! its result, in the same wakeup as the last one, so it carries results
@@ -32,7 +33,9 @@ pub(crate) struct Reporter {
     arrived: Arc<Notify>,
     /// The checks' rounds (every interval); one report per round.
     rounds: Grid,
-    outbox: SharedOutbox,
+    /// One per aggregator: each gets every report, same sequence, same
+    /// results (its own `dropped_reports`, as its outbox counts them).
+    outboxes: Vec<SharedOutbox>,
     /// The last report's sequence; 0 before the first.
     sequence: u64,
 }
@@ -43,13 +46,13 @@ impl Reporter {
         arrived: Arc<Notify>,
         interval: Duration,
         start: Instant,
-        outbox: SharedOutbox,
+        outboxes: Vec<SharedOutbox>,
     ) -> Self {
         Reporter {
             checks,
             arrived,
             rounds: Grid::new(start, interval),
-            outbox,
+            outboxes,
             sequence: 0,
         }
     }
@@ -78,7 +81,9 @@ impl Reporter {
                 () = self.complete(round) => {}
             }
             let report = self.next_report();
-            self.outbox.push(report);
+            for outbox in &self.outboxes {
+                outbox.push(report.clone());
+            }
             // The next round, or a later one if this wakeup came late.
             round = self.round_at(Instant::now()).max(self.rounds.after(round));
         }
@@ -163,7 +168,7 @@ mod tests {
         outbox: &SharedOutbox,
     ) -> Reporter {
         let arrived = Arc::new(Notify::new());
-        Reporter::new(checks, arrived, interval, start, outbox.clone())
+        Reporter::new(checks, arrived, interval, start, vec![outbox.clone()])
     }
 
     /// A check's result, as its runner publishes it.
@@ -236,7 +241,7 @@ mod tests {
             arrived.clone(),
             interval,
             start,
-            outbox.clone(),
+            vec![outbox.clone()],
         );
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(reporter.run(shutdown.clone()));

@@ -11,9 +11,12 @@
 //! - `streaming`: an aggregator restart loses and repeats nothing; a full
 //!   buffer stays bounded and counts what it dropped.
 //! - `bad_config`: the new keys, refused with exit 2 naming the key.
+//! - `high_availability`: one agent, two aggregators; each gets every
+//!   report, one stopped holds back nothing the other gets.
 
 mod bad_config;
 mod every_probe;
 mod frozen;
+mod high_availability;
 mod streaming;
 mod support;

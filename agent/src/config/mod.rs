@@ -5,6 +5,7 @@
 //! A refusal names where the value came from (the file and the line it is
 //! on, the environment variable, the flag), the key and the reason.
 
+mod aggregators;
 mod check_settings;
 mod error;
 mod load;
@@ -34,6 +35,8 @@ pub use settings::{
 };
 pub(crate) use stream_tls::AggregatorTls;
 #[cfg(test)]
+mod aggregator_tests;
+#[cfg(test)]
 mod check_tests;
 #[cfg(test)]
 mod load_tests;
@@ -49,8 +52,10 @@ pub const SAMPLE_CONFIG: &str = include_str!("sample.toml");
 /// A checked configuration, ready for [`run`](crate::run).
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
-    pub(crate) aggregator: Url,
-    /// `Some` exactly when `aggregator` is `https://`.
+    /// Every aggregator a report goes to, in the order written: at least
+    /// one, each once, all of one scheme.
+    pub(crate) aggregators: Vec<Url>,
+    /// `Some` exactly when the aggregators are `https://`.
     pub(crate) aggregator_tls: Option<AggregatorTls>,
     /// Its bearer token's file, checked readable; read at each connect.
     pub(crate) token_file: Option<std::path::PathBuf>,
@@ -68,8 +73,17 @@ pub struct AgentConfig {
 }
 
 impl AgentConfig {
-    pub fn aggregator(&self) -> &Url {
-        &self.aggregator
+    /// Every aggregator reports go to (at least one).
+    pub fn aggregators(&self) -> &[Url] {
+        &self.aggregators
+    }
+
+    /// The aggregators as the streams address them (`scheme://host:port`).
+    pub(crate) fn aggregator_addresses(&self) -> Vec<String> {
+        self.aggregators
+            .iter()
+            .map(|url| url.origin().ascii_serialization())
+            .collect()
     }
 
     pub fn deployment(&self) -> &str {
@@ -116,13 +130,20 @@ impl AgentConfig {
                 self.instance_id,
                 self.deployment,
                 greenlight_proto::names::color_name(self.color),
-                self.aggregator.origin().ascii_serialization(),
+                self.aggregator_addresses().join(", "),
                 duration(self.interval),
                 self.buffer_reports
             ),
-            match &self.aggregator_tls {
-                Some(tls) => format!("stream to the aggregator: {}", tls.describe()),
-                None => "stream to the aggregator: plaintext (http://)".to_string(),
+            match (&self.aggregator_tls, self.aggregators.len()) {
+                (Some(tls), 1) => format!("stream to the aggregator: {}", tls.describe()),
+                (None, 1) => "stream to the aggregator: plaintext (http://)".to_string(),
+                (Some(tls), n) => format!(
+                    "{n} streams, one per aggregator, each with its own buffer: {}",
+                    tls.describe()
+                ),
+                (None, n) => format!(
+                    "{n} streams, one per aggregator, each with its own buffer: plaintext (http://)"
+                ),
             },
             match self.listen {
                 Some(address) => format!("/health and /metrics on http://{address}"),

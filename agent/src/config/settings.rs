@@ -25,7 +25,10 @@ pub const DEFAULT_AGGREGATOR: &str = "http://127.0.0.1:7070";
 #[serde(deny_unknown_fields, default)]
 pub struct AgentSettings {
     /// gRPC address of greenlight-aggregator: `http://host:port`
-    /// (plaintext) or `https://host:port` (TLS, see `tls`).
+    /// (plaintext) or `https://host:port` (TLS, see `tls`). Several,
+    /// separated by commas (in a file also an array), when aggregators run
+    /// side by side: every report goes to each.
+    #[serde(deserialize_with = "super::aggregators::one_or_many")]
     pub aggregator: String,
     /// TLS of the stream to an `https://` aggregator: its CA, and this
     /// agent's certificate and key for mutual TLS.

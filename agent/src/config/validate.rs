@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use greenlight_proto::hello_check::check_hello;
 use greenlight_proto::names::parse_color;
 
+use super::aggregators::parse_aggregators;
 use super::settings::AgentSettings;
-use super::url_setting::parse_url;
 use super::validate_checks::validate_checks;
 use super::{AgentConfig, ConfigError, Schedule};
 
@@ -15,8 +15,9 @@ impl AgentSettings {
     /// Checks every setting and returns the configuration [`run`](crate::run)
     /// takes. The error names the first offending key.
     pub fn validate(self) -> Result<AgentConfig, ConfigError> {
-        let aggregator = parse_url("aggregator", &self.aggregator, &["http", "https"])?;
-        let aggregator_tls = self.tls.validate(aggregator.scheme() == "https")?;
+        let aggregators = parse_aggregators(&self.aggregator)?;
+        // One scheme for all (checked): the first says which.
+        let aggregator_tls = self.tls.validate(aggregators[0].scheme() == "https")?;
         if let Some(path) = &self.token_file {
             crate::stream::read_token(path)
                 .map_err(|reason| ConfigError::key("token_file", reason))?;
@@ -92,7 +93,7 @@ impl AgentSettings {
         };
         let checks = validate_checks(self.checks, agent)?;
         let config = AgentConfig {
-            aggregator,
+            aggregators,
             aggregator_tls,
             token_file: self.token_file,
             deployment: self.deployment,

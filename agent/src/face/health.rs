@@ -4,7 +4,11 @@
 //! `{componentType, observedValue, observedUnit, status, time, output}`,
 //! plus `detail`, the check's own measurements (see `detail`).
 //! One entry per check result (a backend component is `http/database`),
-//! and `aggregator:connection` for the stream. Pure: a snapshot in, JSON out.
+//! and `aggregator:connection` for the streams: one entry per aggregator,
+//! its address in `componentId`. An aggregator that is down warns (its
+//! reports wait in its outbox, and its verdicts miss them meanwhile), even
+//! while others are up; it never fails the document. Pure: a snapshot in,
+//! JSON out.
 
 use greenlight_proto::time::rfc3339;
 use greenlight_proto::v1::{CheckResult, CheckStatus};
@@ -46,24 +50,26 @@ pub(crate) fn document(snapshot: &Snapshot) -> (bool, Value) {
             );
         }
     }
-    let connected = snapshot.aggregator_connected;
-    if !connected {
-        // Reports wait in the outbox: worth a look, not a failure.
-        worst = worst.max(CheckStatus::Warn);
-    }
-    checks.insert(
-        "aggregator:connection".to_string(),
-        json!([{
+    let mut streams = Vec::with_capacity(snapshot.aggregators.len());
+    for aggregator in &snapshot.aggregators {
+        let connected = aggregator.connected;
+        if !connected {
+            // Reports wait in its outbox: worth a look, not a failure.
+            worst = worst.max(CheckStatus::Warn);
+        }
+        streams.push(json!({
+            "componentId": aggregator.address,
             "componentType": "component",
             "observedValue": connected,
             "status": if connected { "pass" } else { "warn" },
             "time": time,
             "output": format!(
                 "{} reports made, {} waiting for the aggregator, {} dropped",
-                snapshot.reports, snapshot.outbox_reports, snapshot.dropped
+                snapshot.reports, aggregator.outbox_reports, aggregator.dropped
             ),
-        }]),
-    );
+        }));
+    }
+    checks.insert("aggregator:connection".to_string(), Value::Array(streams));
     let failing = worst == CheckStatus::Fail;
     let identity = &snapshot.identity;
     let body = json!({
@@ -137,11 +143,18 @@ mod tests {
     use greenlight_proto::v1::{CheckKind, PostgresDetail};
 
     use super::*;
-    use crate::face::Identity;
+    use crate::face::{AggregatorSnapshot, Identity};
     use crate::probe::{Observation, failed, passed};
     use crate::runner::Latest;
 
     fn snapshot(checks: Vec<(&'static str, Option<Latest>)>, connected: bool) -> Snapshot {
+        with_aggregators(checks, &[("http://127.0.0.1:7070", connected)])
+    }
+
+    fn with_aggregators(
+        checks: Vec<(&'static str, Option<Latest>)>,
+        aggregators: &[(&str, bool)],
+    ) -> Snapshot {
         Snapshot {
             identity: Identity {
                 deployment: "escashop".into(),
@@ -149,11 +162,17 @@ mod tests {
                 instance_id: "green-1".into(),
             },
             checks,
-            aggregator_connected: connected,
-            outbox_reports: 3,
-            dropped: 0,
+            aggregators: aggregators
+                .iter()
+                .map(|&(address, connected)| AggregatorSnapshot {
+                    address: address.to_string(),
+                    connected,
+                    outbox_reports: if connected { 3 } else { 30 },
+                    dropped: 0,
+                    reconnects: 0,
+                })
+                .collect(),
             reports: 42,
-            reconnects: 0,
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         }
     }
@@ -232,7 +251,39 @@ mod tests {
         assert_eq!(body["status"], "warn");
         assert_eq!(
             body["checks"]["aggregator:connection"][0]["output"],
+            "42 reports made, 30 waiting for the aggregator, 0 dropped"
+        );
+    }
+
+    #[test]
+    fn one_entry_per_aggregator_and_one_down_warns() {
+        let aggregators = [
+            ("http://10.0.0.5:7070", true),
+            ("http://10.0.0.6:7070", false),
+        ];
+        let (failing, body) = document(&with_aggregators(Vec::new(), &aggregators));
+        assert!(!failing, "an aggregator away is never a failure");
+        assert_eq!(body["status"], "warn");
+        let entries = body["checks"]["aggregator:connection"].as_array().unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0]["componentId"], "http://10.0.0.5:7070");
+        assert_eq!(entries[0]["status"], "pass");
+        assert_eq!(
+            entries[0]["output"],
             "42 reports made, 3 waiting for the aggregator, 0 dropped"
         );
+        assert_eq!(entries[1]["componentId"], "http://10.0.0.6:7070");
+        assert_eq!(entries[1]["observedValue"], false);
+        assert_eq!(entries[1]["status"], "warn");
+        assert_eq!(
+            entries[1]["output"],
+            "42 reports made, 30 waiting for the aggregator, 0 dropped"
+        );
+        let all_up = [
+            ("http://10.0.0.5:7070", true),
+            ("http://10.0.0.6:7070", true),
+        ];
+        let (_, body) = document(&with_aggregators(Vec::new(), &all_up));
+        assert_eq!(body["status"], "pass");
     }
 }

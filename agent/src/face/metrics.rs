@@ -1,5 +1,8 @@
 //! The agent's `/metrics` in Prometheus text format 0.0.4, prefix
-//! `greenlight_agent_`, base units. Rendered by hand from the agent's own
+//! `greenlight_agent_`, base units. The stream series come twice: totals
+//! over every aggregator under their first names (with one aggregator,
+//! exactly its figures), and per aggregator as `greenlight_agent_stream_*`
+//! with an `aggregator` label. Rendered by hand from the agent's own
 //! counters: a dozen series do not need a registry, and a global recorder
 //! (the `metrics` crate's) would be shared by every agent a test or the demo
 //! runs in one process. Pure: a snapshot in, text out.
@@ -8,7 +11,7 @@ use std::fmt::Write as _;
 
 use greenlight_proto::v1::CheckStatus;
 
-use super::Snapshot;
+use super::{AggregatorSnapshot, Snapshot};
 use crate::histogram::{BOUNDS, HistogramSnapshot};
 
 /// Content type of the text exposition format.
@@ -75,7 +78,14 @@ fn render_into(
         }
     }
 
-    let series: [(&str, &str, &str, f64); 5] = [
+    // Totals over every aggregator (with one, exactly its figures), then
+    // the same per aggregator, labelled with its address.
+    let aggregators = &snapshot.aggregators;
+    let connected = aggregators.iter().filter(|a| a.connected).count();
+    let waiting: usize = aggregators.iter().map(|a| a.outbox_reports).sum();
+    let dropped: u64 = aggregators.iter().map(|a| a.dropped).sum();
+    let reconnects: u64 = aggregators.iter().map(|a| a.reconnects).sum();
+    let totals: [(&str, &str, &str, f64); 5] = [
         (
             "greenlight_agent_reports_total",
             "counter",
@@ -85,32 +95,72 @@ fn render_into(
         (
             "greenlight_agent_reports_dropped_total",
             "counter",
-            "Reports dropped unsent because the outbox was full.",
-            snapshot.dropped as f64,
+            "Reports dropped unsent because an aggregator's outbox was full, summed over the aggregators.",
+            dropped as f64,
         ),
         (
             "greenlight_agent_outbox_reports",
             "gauge",
-            "Reports waiting for the aggregator's acknowledgement.",
-            snapshot.outbox_reports as f64,
+            "Reports waiting for an aggregator's acknowledgement, summed over the aggregators.",
+            waiting as f64,
         ),
         (
             "greenlight_agent_aggregator_connected",
             "gauge",
-            "1 while the report stream to the aggregator is up.",
-            f64::from(u8::from(snapshot.aggregator_connected)),
+            "Aggregators whose report stream is up (1 or 0 with one aggregator).",
+            connected as f64,
         ),
         (
             "greenlight_agent_reconnects_total",
             "counter",
-            "Connection attempts to the aggregator after the first.",
-            snapshot.reconnects as f64,
+            "Connection attempts after the first, summed over the aggregators.",
+            reconnects as f64,
         ),
     ];
-    for (name, kind, help, value) in series {
+    for (name, kind, help, value) in totals {
         writeln!(out, "# HELP {name} {help}")?;
         writeln!(out, "# TYPE {name} {kind}")?;
         writeln!(out, "{name} {value}")?;
+    }
+
+    type Figure = fn(&AggregatorSnapshot) -> f64;
+    let per_aggregator: [(&str, &str, &str, Figure); 4] = [
+        (
+            "greenlight_agent_stream_connected",
+            "gauge",
+            "1 while the report stream to this aggregator is up.",
+            |a| f64::from(u8::from(a.connected)),
+        ),
+        (
+            "greenlight_agent_stream_outbox_reports",
+            "gauge",
+            "Reports waiting for this aggregator's acknowledgement.",
+            |a| a.outbox_reports as f64,
+        ),
+        (
+            "greenlight_agent_stream_reports_dropped_total",
+            "counter",
+            "Reports this aggregator will never get: dropped unsent because its outbox was full.",
+            |a| a.dropped as f64,
+        ),
+        (
+            "greenlight_agent_stream_reconnects_total",
+            "counter",
+            "Connection attempts to this aggregator after the first.",
+            |a| a.reconnects as f64,
+        ),
+    ];
+    for (name, kind, help, figure) in per_aggregator {
+        writeln!(out, "# HELP {name} {help}")?;
+        writeln!(out, "# TYPE {name} {kind}")?;
+        for aggregator in aggregators {
+            let address = escape(&aggregator.address);
+            writeln!(
+                out,
+                "{name}{{aggregator=\"{address}\"}} {}",
+                figure(aggregator)
+            )?;
+        }
     }
     Ok(())
 }
@@ -130,7 +180,7 @@ mod tests {
     use greenlight_proto::v1::CheckKind;
 
     use super::*;
-    use crate::face::Identity;
+    use crate::face::{AggregatorSnapshot, Identity};
     use crate::histogram::Histogram;
     use crate::probe::{Observation, failed, passed};
     use crate::runner::Latest;
@@ -161,11 +211,23 @@ mod tests {
                 ),
                 ("redis", None),
             ],
-            aggregator_connected: false,
-            outbox_reports: 7,
-            dropped: 2,
+            aggregators: vec![
+                AggregatorSnapshot {
+                    address: "http://10.0.0.5:7070".into(),
+                    connected: false,
+                    outbox_reports: 7,
+                    dropped: 2,
+                    reconnects: 4,
+                },
+                AggregatorSnapshot {
+                    address: "http://10.0.0.6:7070".into(),
+                    connected: true,
+                    outbox_reports: 1,
+                    dropped: 0,
+                    reconnects: 1,
+                },
+            ],
             reports: 9,
-            reconnects: 4,
             now: SystemTime::now(),
         };
         let text = render(
@@ -181,9 +243,14 @@ mod tests {
             "greenlight_agent_check_up{check=\"redis\",component=\"\"} 0",
             "greenlight_agent_reports_total 9",
             "greenlight_agent_reports_dropped_total 2",
-            "greenlight_agent_outbox_reports 7",
-            "greenlight_agent_aggregator_connected 0",
-            "greenlight_agent_reconnects_total 4",
+            "greenlight_agent_outbox_reports 8",
+            "greenlight_agent_aggregator_connected 1",
+            "greenlight_agent_reconnects_total 5",
+            "greenlight_agent_stream_connected{aggregator=\"http://10.0.0.5:7070\"} 0",
+            "greenlight_agent_stream_connected{aggregator=\"http://10.0.0.6:7070\"} 1",
+            "greenlight_agent_stream_outbox_reports{aggregator=\"http://10.0.0.5:7070\"} 7",
+            "greenlight_agent_stream_reports_dropped_total{aggregator=\"http://10.0.0.5:7070\"} 2",
+            "greenlight_agent_stream_reconnects_total{aggregator=\"http://10.0.0.6:7070\"} 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -25,9 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
-use crate::outbox::SharedOutbox;
 use crate::runner::{CheckHandle, Latest};
-use crate::stream::StreamStatus;
+use crate::stream::Uplink;
 
 /// Connections served at once; more wait in the kernel's accept queue.
 const MAX_CONNECTIONS: usize = 8;
@@ -47,28 +46,60 @@ pub(crate) struct Identity {
 pub(crate) struct Face {
     pub(crate) identity: Identity,
     pub(crate) checks: Vec<CheckHandle>,
-    pub(crate) outbox: SharedOutbox,
-    pub(crate) stream: Arc<StreamStatus>,
+    /// One per aggregator, in the configured order.
+    pub(crate) uplinks: Vec<Uplink>,
 }
 
 /// The state at one instant, for the pure renderers.
 pub(crate) struct Snapshot {
     pub(crate) identity: Identity,
     pub(crate) checks: Vec<(&'static str, Option<Latest>)>,
-    pub(crate) aggregator_connected: bool,
-    pub(crate) outbox_reports: usize,
-    pub(crate) dropped: u64,
+    /// One per aggregator, in the configured order (at least one).
+    pub(crate) aggregators: Vec<AggregatorSnapshot>,
+    /// Reports made: the newest sequence number.
     pub(crate) reports: u64,
-    pub(crate) reconnects: u64,
     pub(crate) now: SystemTime,
+}
+
+/// One aggregator's stream and outbox at one instant.
+pub(crate) struct AggregatorSnapshot {
+    /// `scheme://host:port`.
+    pub(crate) address: String,
+    pub(crate) connected: bool,
+    /// Reports waiting for this aggregator's acknowledgement.
+    pub(crate) outbox_reports: usize,
+    /// Reports this aggregator will never get: dropped unsent from its full
+    /// outbox.
+    pub(crate) dropped: u64,
+    pub(crate) reconnects: u64,
 }
 
 impl Face {
     fn snapshot(&self) -> Snapshot {
-        let (outbox_reports, dropped) = {
-            let outbox = self.outbox.lock();
-            (outbox.len(), outbox.dropped())
-        };
+        let aggregators = self
+            .uplinks
+            .iter()
+            .map(|uplink| {
+                let (outbox_reports, dropped) = {
+                    let outbox = uplink.outbox.lock();
+                    (outbox.len(), outbox.dropped())
+                };
+                AggregatorSnapshot {
+                    address: uplink.address.clone(),
+                    connected: uplink.status.connected(),
+                    outbox_reports,
+                    dropped,
+                    reconnects: uplink.status.reconnects(),
+                }
+            })
+            .collect();
+        // Every outbox gets every report: any one knows the newest.
+        let reports = self
+            .uplinks
+            .iter()
+            .map(|uplink| uplink.outbox.newest())
+            .max()
+            .unwrap_or(0);
         Snapshot {
             identity: self.identity.clone(),
             checks: self
@@ -76,11 +107,8 @@ impl Face {
                 .iter()
                 .map(|check| (check.name, check.latest.borrow().clone()))
                 .collect(),
-            aggregator_connected: self.stream.connected(),
-            outbox_reports,
-            dropped,
-            reports: self.outbox.newest(),
-            reconnects: self.stream.reconnects(),
+            aggregators,
+            reports,
             now: SystemTime::now(),
         }
     }

@@ -1,4 +1,4 @@
-//! The report stream to the aggregator, kept up for the agent's whole life:
+//! The report stream to one aggregator, kept up for the agent's whole life:
 //! sessions one after another, jittered exponential backoff between them,
 //! one log line per outage rather than one per attempt. Reports keep
 //! accumulating in the outbox while the aggregator is away and are replayed
@@ -9,6 +9,7 @@
 mod session;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -47,6 +48,27 @@ pub(crate) struct StreamTarget {
     pub(crate) min_requests: AggregatorMinRequests,
 }
 
+/// One aggregator's share of the agent: its address, its own outbox (so an
+/// aggregator that is down or slow never delays or drops what the others
+/// get, and replays its own backlog when back) and its stream's status.
+#[derive(Debug, Clone)]
+pub(crate) struct Uplink {
+    /// `scheme://host:port`, as logs, `/health` and `/metrics` name it.
+    pub(crate) address: String,
+    pub(crate) outbox: SharedOutbox,
+    pub(crate) status: Arc<StreamStatus>,
+}
+
+impl Uplink {
+    pub(crate) fn new(address: String, buffer_reports: usize) -> Self {
+        Uplink {
+            address,
+            outbox: SharedOutbox::new(buffer_reports),
+            status: Arc::new(StreamStatus::default()),
+        }
+    }
+}
+
 /// Whether the stream is up and how often it was tried again, for the
 /// agent's `/health` and `/metrics`.
 #[derive(Debug, Default)]
@@ -66,7 +88,8 @@ impl StreamStatus {
     }
 }
 
-/// Keeps the stream up until `shutdown`.
+/// Keeps the stream to `target` up until `shutdown`, sending what
+/// `outbox` holds.
 pub(crate) async fn run_stream(
     target: StreamTarget,
     outbox: SharedOutbox,
@@ -92,6 +115,7 @@ pub(crate) async fn run_stream(
                 .transpose()
                 .map_err(StreamError::Connect)?;
             Session::open(
+                &target.address,
                 &endpoint,
                 token,
                 target.hello.clone(),

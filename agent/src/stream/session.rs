@@ -65,6 +65,8 @@ impl From<Status> for StreamError {
 }
 
 pub(super) struct Session {
+    /// The aggregator's address, for logs (an agent may have several).
+    aggregator: String,
     requests: mpsc::Sender<AgentMessage>,
     responses: Streaming<AggregatorMessage>,
     /// Every report up to this sequence was sent on this stream or was
@@ -77,6 +79,7 @@ impl Session {
     /// count goes to `min_requests`); then forgets the reports the
     /// aggregator already holds.
     pub(super) async fn open(
+        aggregator: &str,
         endpoint: &Endpoint,
         token: Option<MetadataValue<Ascii>>,
         hello: Hello,
@@ -140,6 +143,7 @@ impl Session {
             // It cannot hold what was never made; trusting it would leave
             // the next reports unsent.
             warn!(
+                aggregator,
                 last_sequence,
                 newest,
                 "the aggregator claims reports this agent has not made yet; sending from ours"
@@ -152,6 +156,7 @@ impl Session {
             outbox.resend_after(last_sequence);
         }
         Ok(Session {
+            aggregator: aggregator.to_string(),
             requests,
             responses,
             sent_up_to: last_sequence,
@@ -177,7 +182,7 @@ impl Session {
                 biased;
                 _ = shutdown.cancelled() => return Ok(()),
                 message = self.responses.next() => match message {
-                    Some(Ok(message)) => handle(message, outbox),
+                    Some(Ok(message)) => handle(&self.aggregator, message, outbox),
                     Some(Err(status)) => return Err(status.into()),
                     None => return Err(StreamError::Closed),
                 },
@@ -207,26 +212,29 @@ impl Session {
 }
 
 /// Acts on one message from the aggregator.
-fn handle(message: AggregatorMessage, outbox: &SharedOutbox) {
+fn handle(aggregator: &str, message: AggregatorMessage, outbox: &SharedOutbox) {
     match message.body {
         Some(AggregatorBody::Ack(ack)) => {
             outbox.lock().acknowledge(ack.sequence);
         }
-        Some(AggregatorBody::Reject(reject)) => rejected(reject, outbox),
-        Some(AggregatorBody::Welcome(_)) => warn!("the aggregator sent a second Welcome; ignored"),
-        None => debug!("empty message from the aggregator; ignored"),
+        Some(AggregatorBody::Reject(reject)) => rejected(aggregator, reject, outbox),
+        Some(AggregatorBody::Welcome(_)) => {
+            warn!(aggregator, "the aggregator sent a second Welcome; ignored")
+        }
+        None => debug!(aggregator, "empty message from the aggregator; ignored"),
     }
 }
 
-fn rejected(reject: Reject, outbox: &SharedOutbox) {
+fn rejected(aggregator: &str, reject: Reject, outbox: &SharedOutbox) {
     let sequence = reject.sequence;
     match reject.reason() {
         RejectReason::Duplicate | RejectReason::OutOfOrder => {
-            debug!(sequence, reason = ?reject.reason(), "the aggregator already has this report");
+            debug!(aggregator, sequence, reason = ?reject.reason(), "the aggregator already has this report");
             outbox.lock().remove(sequence);
         }
         RejectReason::Invalid => {
             error!(
+                aggregator,
                 sequence,
                 detail = %reject.detail,
                 "the aggregator rejected a report as invalid; it is dropped"
@@ -234,12 +242,13 @@ fn rejected(reject: Reject, outbox: &SharedOutbox) {
             outbox.lock().remove(sequence);
         }
         RejectReason::UnexpectedHello => {
-            warn!(detail = %reject.detail, "the aggregator saw a second Hello on this stream");
+            warn!(aggregator, detail = %reject.detail, "the aggregator saw a second Hello on this stream");
         }
         RejectReason::RateLimited => {
             // An honest agent meets this only with a very short interval
             // or a replay larger than the aggregator's `limits.report_burst`.
             warn!(
+                aggregator,
                 sequence,
                 detail = %reject.detail,
                 "the aggregator refused a report: more than it takes per second from one agent; it is dropped"
@@ -247,7 +256,7 @@ fn rejected(reject: Reject, outbox: &SharedOutbox) {
             outbox.lock().remove(sequence);
         }
         RejectReason::Unspecified => {
-            warn!(sequence, detail = %reject.detail, "the aggregator rejected a report; it is dropped");
+            warn!(aggregator, sequence, detail = %reject.detail, "the aggregator rejected a report; it is dropped");
             outbox.lock().remove(sequence);
         }
     }

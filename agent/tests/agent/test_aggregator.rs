@@ -13,7 +13,7 @@ use greenlight_proto::v1::agent_service_server::{AgentService, AgentServiceServe
 use greenlight_proto::v1::aggregator_message::Body as AggregatorBody;
 use greenlight_proto::v1::{
     Ack, AgentMessage, AggregatorMessage, CheckKind, CheckResult, CheckStatus, Hello, Reject,
-    RejectReason, Welcome,
+    RejectReason, Report, Welcome,
 };
 use tokio::net::TcpSocket;
 use tokio::sync::mpsc;
@@ -38,6 +38,8 @@ pub struct Seen {
     pub failing_http_checks: usize,
     /// `dropped_reports` of every accepted report, in arrival order.
     pub dropped: Vec<u64>,
+    /// Every accepted report whole, in arrival order.
+    pub reports: Vec<Report>,
     /// The traffic check's result in every report, in arrival order.
     pub traffic: Vec<CheckResult>,
     /// Results whose `kind` is unset or disagrees with their `check` name
@@ -157,6 +159,7 @@ impl AgentService for TestAggregator {
                         seen.last.insert(run_id.clone(), report.sequence);
                         seen.accepted.push(report.sequence);
                         seen.dropped.push(report.dropped_reports);
+                        seen.reports.push(report.clone());
                         AggregatorBody::Ack(Ack {
                             sequence: report.sequence,
                         })

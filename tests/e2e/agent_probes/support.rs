@@ -83,12 +83,19 @@ pub async fn redis_with_password(dir: &std::path::Path, port: u16, password: &st
 /// The aggregator on the bed's port, logging each accepted report's
 /// sequence (debug level of its agent stream module).
 pub async fn aggregator(bed: &Bed) -> Process {
-    let config = bed.dir.path().join("aggregator-probes.toml");
+    aggregator_on(bed, bed.aggregator_port).await
+}
+
+/// An aggregator as [`aggregator`], on `port` (one of several side by side).
+pub async fn aggregator_on(bed: &Bed, port: u16) -> Process {
+    let config = bed
+        .dir
+        .path()
+        .join(format!("aggregator-probes-{port}.toml"));
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:{}\"\ntick = \"100ms\"\n[defaults]\nready_after = \"1s\"\n",
-            bed.aggregator_port
+            "listen = \"127.0.0.1:{port}\"\ntick = \"100ms\"\n[defaults]\nready_after = \"1s\"\n"
         ),
     )
     .expect("writing the aggregator's config");
@@ -114,14 +121,19 @@ pub struct Agent {
 /// level keys), serving its face on a free port; reports go to the bed's
 /// aggregator port.
 pub fn agent(bed: &Bed, instance: &str, head: &str, checks: &str) -> Agent {
+    agent_to(bed, &bed.aggregator_url(), instance, head, checks)
+}
+
+/// An agent as [`agent`], reporting to `aggregator` (the key's value: one
+/// address or several separated by commas).
+pub fn agent_to(bed: &Bed, aggregator: &str, instance: &str, head: &str, checks: &str) -> Agent {
     let port = free_port();
     let path: PathBuf = bed.dir.path().join(format!("agent-{instance}.toml"));
     std::fs::write(
         &path,
         format!(
-            "aggregator = \"{}\"\ndeployment = \"escashop\"\ncolor = \"green\"\n\
-             instance_id = \"{instance}\"\nlisten = \"127.0.0.1:{port}\"\n{head}\n{checks}",
-            bed.aggregator_url()
+            "aggregator = \"{aggregator}\"\ndeployment = \"escashop\"\ncolor = \"green\"\n\
+             instance_id = \"{instance}\"\nlisten = \"127.0.0.1:{port}\"\n{head}\n{checks}"
         ),
     )
     .expect("writing the agent's config");
