@@ -71,3 +71,68 @@ async fn greenlight_bench_measures_a_small_fleet_and_prints_every_figure() {
         );
     }
 }
+
+/// `--rollback-trials 2` against an aggregator whose rollback hook writes
+/// when it starts: both trials reach a ROLLBACK verdict through the error
+/// ratio, each timed to the decision and to the hook.
+#[tokio::test]
+async fn greenlight_bench_times_fault_to_rollback_trials() {
+    let redis = RedisServer::start().await.expect("a Redis");
+    let bed = Bed::new();
+    let hook_log = bed.dir.path().join("rollback-hooks.log");
+    let config = format!(
+        "[redis]\nurl = \"{}\"\n[defaults]\nready_after = \"1s\"\n\
+         [hooks.cutover]\ncommand = [\"true\"]\n\
+         [hooks.rollback]\ncommand = [\"sh\", \"-c\", 'echo \"$GREENLIGHT_DEPLOYMENT $(date +%s%N)\" >> \"$0\"', \"{}\"]\n",
+        redis.url(),
+        hook_log.display()
+    );
+    let _aggregator = bed.aggregator_toml(&config, &[]).await;
+
+    let run = tokio::process::Command::new(binary("greenlight-bench"))
+        .args([
+            "--aggregator",
+            &bed.aggregator_url(),
+            "--rollback-trials",
+            "2",
+            "--rate",
+            "2",
+            "--redis",
+            &redis.url(),
+            "--hook-log",
+            &hook_log.display().to_string(),
+            "--json",
+        ])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("greenlight-bench finishes within 2 minutes")
+        .expect("running greenlight-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let figures: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+
+    let trials = figures["trials"].as_array().expect("a trials list");
+    assert_eq!(trials.len(), 2, "{figures:#}");
+    for trial in trials {
+        assert!(trial["error"].is_null(), "{figures:#}");
+        assert!(trial["decision_ms"].as_f64().unwrap() > 0.0, "{figures:#}");
+        assert!(
+            trial["hook_start_ms"].as_f64().unwrap() > 0.0,
+            "{figures:#}"
+        );
+        assert!(
+            trial["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|rule| rule == "error_ratio"),
+            "{figures:#}"
+        );
+    }
+    assert_eq!(figures["decision"]["samples"], 2, "{figures:#}");
+    assert_eq!(figures["expected_decision_ms"], 1000.0, "{figures:#}");
+}

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::simulated::Fault;
+
 /// Simulated agents over real gRPC streams against a running aggregator,
 /// measured beside issue 14's targets (reports/s, RSS per agent,
 /// GetVerdict p99 against Redis GET p99, arrival-to-publication p99).
@@ -46,6 +48,30 @@ pub struct Args {
     /// Agents connecting at once while the fleet ramps up.
     #[arg(long, value_name = "C", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub connect_concurrency: u32,
+
+    /// Instead of the fleet: N fault-to-rollback trials, one after the
+    /// other, each on a deployment of its own (rollback-<run>-<i>) with
+    /// one blue and one green agent reporting at --rate: Ready, a
+    /// Cutover call, Baking, then the green agent turns faulty and the
+    /// ROLLBACK verdict is timed on the Redis channel. Needs --redis.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub rollback_trials: Option<u32>,
+
+    /// The fault a trial's candidate turns to.
+    #[arg(long, value_enum, default_value = "error-ratio")]
+    pub fault: Fault,
+
+    /// The aggregator's `hysteresis.consecutive` (error-ratio fault) or
+    /// `database_lost_samples` (database fault): the samples a trial's
+    /// rule needs, for the expectation printed beside the measurement.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub consecutive_samples: u32,
+
+    /// A file the aggregator's rollback hook appends `<deployment>
+    /// <unix-nanoseconds>` to when it starts; with it, each trial's fault
+    /// is also timed to the hook's start (same machine, same wall clock).
+    #[arg(long, value_name = "PATH")]
+    pub hook_log: Option<std::path::PathBuf>,
 
     /// Print the figures as one JSON object instead of a table.
     #[arg(long)]

@@ -82,7 +82,7 @@ impl Latency {
 }
 
 /// The nearest-rank percentile of sorted `micros`, in milliseconds.
-fn percentile(sorted: &[u64], quantile: f64) -> Option<f64> {
+pub(crate) fn percentile(sorted: &[u64], quantile: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }

@@ -33,12 +33,12 @@ const OUTBOUND: usize = 8;
 
 /// One agent with its stream open and welcomed.
 pub struct ConnectedAgent {
-    agent: SimulatedAgent,
+    pub(crate) agent: SimulatedAgent,
     /// The deployment's marker: its verdict-changing reports are timed
     /// to publication (see `publication`).
     marker: bool,
-    outbound: mpsc::Sender<AgentMessage>,
-    inbound: Streaming<AggregatorMessage>,
+    pub(crate) outbound: mpsc::Sender<AgentMessage>,
+    pub(crate) inbound: Streaming<AggregatorMessage>,
 }
 
 /// What the fleet's agents saw, shared by their tasks.
@@ -97,7 +97,11 @@ pub async fn connect(args: &Args, run_id: &str) -> (Vec<ConnectedAgent>, u32, Op
     (connected, failed, first_error)
 }
 
-async fn open(url: String, agent: SimulatedAgent, marker: bool) -> anyhow::Result<ConnectedAgent> {
+pub(crate) async fn open(
+    url: String,
+    agent: SimulatedAgent,
+    marker: bool,
+) -> anyhow::Result<ConnectedAgent> {
     let channel = tonic::transport::Endpoint::from_shared(url)
         .context("the aggregator's URL")?
         .connect_timeout(WELCOME_WITHIN)

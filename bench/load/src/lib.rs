@@ -13,6 +13,9 @@
 //! - `redis_reference`: the real `redis-benchmark -t get`, its p99 parsed.
 //! - `process_usage`: the aggregator's CPU and RSS from `/proc`.
 //! - `figures`: percentiles, the results (`--json`) and their targets.
+//! - `simulated::Fault`, `trial_agent`, `rollback`, `rollback_figures`:
+//!   `--rollback-trials`, fault to ROLLBACK decision (and to the rollback
+//!   hook's start), trial by trial, beside what the rules make expected.
 //! - `run`: the order of it all.
 
 pub mod args;
@@ -21,9 +24,12 @@ pub mod fleet;
 pub mod process_usage;
 pub mod publication;
 pub mod redis_reference;
+pub mod rollback;
+pub mod rollback_figures;
 pub mod run;
 pub mod simulated;
+pub mod trial_agent;
 pub mod verdict_probe;
 
 pub use args::Args;
-pub use run::run;
+pub use run::{Measured, run};

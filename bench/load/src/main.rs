@@ -1,6 +1,6 @@
-//! `greenlight-bench`: parses the flags, runs the fleet, prints the
-//! figures. Exit 0 when the run was measured (a missed target is a
-//! figure, not a failure), 1 when it could not run, 2 on bad flags.
+//! `greenlight-bench`: parses the flags, runs the fleet (or the rollback
+//! trials), prints the figures. Exit 0 when the run was measured (a missed
+//! target is a figure, not a failure), 1 when it could not run, 2 on bad flags.
 
 use std::process::ExitCode;
 

@@ -1,7 +1,8 @@
-//! A run, in order: subscribe to the verdict channels, read the
-//! aggregator's usage, connect the fleet, let it report for D while
-//! GetVerdict is polled and redis-benchmark runs, read the usage again
-//! with every stream still open, then put the figures together.
+//! A run: the rollback trials when asked (`rollback`), else the fleet, in
+//! order: subscribe to the verdict channels, read the aggregator's usage,
+//! connect the fleet, let it report for D while GetVerdict is polled and
+//! redis-benchmark runs, read the usage again with every stream still
+//! open, then put the figures together.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -11,18 +12,46 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::args::Args;
+use serde::Serialize;
+
 use crate::figures::{self, AggregatorUsage, Figures, Latency, RedisGetFigures};
 use crate::fleet::{self, Tally};
 use crate::process_usage::{self, Usage};
 use crate::publication::{Markers, PublicationWatch};
-use crate::{redis_reference, verdict_probe};
+use crate::rollback_figures::RollbackFigures;
+use crate::{redis_reference, rollback, verdict_probe};
 
 /// Publications that arrive this long after the run still count.
 const PUBLICATION_GRACE: Duration = Duration::from_millis(500);
 /// redis-benchmark starts this far into the run, with ingest under way.
 const REFERENCE_AFTER: Duration = Duration::from_secs(1);
 
-pub async fn run(args: Args) -> anyhow::Result<Figures> {
+/// What a run measured: the fleet's figures or the rollback trials'.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Measured {
+    Load(Figures),
+    Rollback(RollbackFigures),
+}
+
+impl Measured {
+    /// The table people read.
+    pub fn table(&self) -> String {
+        match self {
+            Measured::Load(figures) => figures.table(),
+            Measured::Rollback(figures) => figures.table(),
+        }
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<Measured> {
+    match args.rollback_trials {
+        Some(trials) => Ok(Measured::Rollback(rollback::run(&args, trials).await?)),
+        None => Ok(Measured::Load(load(args).await?)),
+    }
+}
+
+async fn load(args: Args) -> anyhow::Result<Figures> {
     let mut notes = Vec::new();
     let run_id = format!(
         "bench-{}",

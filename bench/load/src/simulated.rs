@@ -2,7 +2,8 @@
 //! like the real agent's (agent/src/reporter.rs) and the engine benchmark's
 //! (aggregator/benches/engine.rs): five passing checks with their details
 //! (postgres, redis, http, websocket, traffic) and traffic counters growing
-//! at 100 requests per second with 0.5% errors.
+//! at 100 requests per second with 0.5% errors. A fault (`Fault`) turns
+//! it into a candidate the rollback rules catch.
 
 use std::time::SystemTime;
 
@@ -18,6 +19,20 @@ const REQUESTS_PER_REPORT: u64 = 100;
 const ERROR_RATIO: f64 = 0.005;
 const LATENCY_SECONDS: f64 = 0.015;
 
+/// What goes wrong on a faulty candidate, each a rollback trigger of
+/// docs/verdicts.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Every request a 5xx: the error ratio over the traffic window goes
+    /// past `max_error_ratio` (5%), one breaching sample per report, and
+    /// `error_ratio` fires after `hysteresis.consecutive` (3) in a row.
+    ErrorRatio,
+    /// The postgres check fails: `database_lost` after
+    /// `database_lost_samples` (3) failing reports in a row.
+    Database,
+}
+
 /// One agent's identity and its counters so far.
 pub struct SimulatedAgent {
     hello: Hello,
@@ -28,6 +43,8 @@ pub struct SimulatedAgent {
     /// Fractional errors carried to the next report, so the ratio is exact.
     error_carry: f64,
     duration_sum: f64,
+    /// The fault its next reports show, if any.
+    fault: Option<Fault>,
 }
 
 impl SimulatedAgent {
@@ -54,7 +71,13 @@ impl SimulatedAgent {
             errors: 0,
             error_carry: 0.0,
             duration_sum: 0.0,
+            fault: None,
         }
+    }
+
+    /// From the next report on, reports show `fault` (or none).
+    pub fn set_fault(&mut self, fault: Option<Fault>) {
+        self.fault = fault;
     }
 
     pub fn hello(&self) -> Hello {
@@ -75,16 +98,37 @@ impl SimulatedAgent {
     pub fn next_report(&mut self, observed_at: SystemTime, http_failing: bool) -> Report {
         self.sequence += 1;
         self.requests += REQUESTS_PER_REPORT;
-        self.error_carry += REQUESTS_PER_REPORT as f64 * ERROR_RATIO;
-        let whole = self.error_carry.floor();
-        self.errors += whole as u64;
-        self.error_carry -= whole;
+        if self.fault == Some(Fault::ErrorRatio) {
+            self.errors += REQUESTS_PER_REPORT;
+        } else {
+            self.error_carry += REQUESTS_PER_REPORT as f64 * ERROR_RATIO;
+            let whole = self.error_carry.floor();
+            self.errors += whole as u64;
+            self.error_carry -= whole;
+        }
         self.duration_sum += REQUESTS_PER_REPORT as f64 * LATENCY_SECONDS;
         let jitter = (self.sequence % 7) as f64 * 0.0003;
+        let mut checks = five_checks(jitter, http_failing, LATENCY_SECONDS);
+        match self.fault {
+            Some(Fault::Database) => {
+                let postgres = &mut checks[0];
+                postgres.set_status(CheckStatus::Fail);
+                postgres.error = "connection refused (127.0.0.1:5432)".into();
+            }
+            // As the real agent would say it; the aggregator judges the
+            // counters, not this check, while baking.
+            Some(Fault::ErrorRatio) => {
+                let traffic = &mut checks[4];
+                traffic.set_status(CheckStatus::Fail);
+                traffic.observed_value = 1.0;
+                traffic.error = "error ratio 100% over the window (at most 5%)".into();
+            }
+            None => {}
+        }
         Report {
             sequence: self.sequence,
             observed_at: Some(to_timestamp(observed_at)),
-            checks: five_checks(jitter, http_failing, LATENCY_SECONDS),
+            checks,
             traffic: Some(TrafficCounters {
                 requests_total: self.requests,
                 errors_total: self.errors,
@@ -204,5 +248,21 @@ mod tests {
         assert_eq!(second.checks[2].status(), CheckStatus::Fail);
         let (a, b) = (first.traffic.unwrap(), second.traffic.unwrap());
         assert!(b.requests_total > a.requests_total && b.errors_total >= a.errors_total);
+    }
+
+    #[test]
+    fn faults_show_in_the_counters_or_the_postgres_check() {
+        let mut agent = SimulatedAgent::new("d".into(), Color::Green, "i".into(), "r".into(), 1000);
+        let before = agent.next_report(SystemTime::now(), false).traffic.unwrap();
+        agent.set_fault(Some(Fault::ErrorRatio));
+        let during = agent.next_report(SystemTime::now(), false).traffic.unwrap();
+        assert_eq!(
+            during.errors_total - before.errors_total,
+            REQUESTS_PER_REPORT
+        );
+        agent.set_fault(Some(Fault::Database));
+        let report = agent.next_report(SystemTime::now(), false);
+        assert_eq!(report.checks[0].check, "postgres");
+        assert_eq!(report.checks[0].status(), CheckStatus::Fail);
     }
 }
