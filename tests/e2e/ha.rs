@@ -2,7 +2,8 @@
 //! Redis, agents streaming to both. The leader is SIGKILLed mid-bake and
 //! the standby takes the bake over to its original deadline; the leader is
 //! cut off from Redis and stops acting before its lease lapses, the standby
-//! takes over, and when the cut heals the old leader follows. Hooks that
+//! takes over, and when the cut heals the old leader follows. On Redis
+//! Sentinel, both follow a failover and no epoch is published twice. Hooks that
 //! log their runs show that none ran twice and that no two aggregators ran
 //! one at the same time.
 
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use greenlight_proto::time::from_timestamp;
 use greenlight_proto::v1::{Phase, Verdict};
-use greenlight_testbed::{NetworkCut, Process, RedisServer, eventually};
+use greenlight_testbed::{NetworkCut, Process, RedisSentinel, RedisServer, eventually};
 use redis::AsyncCommands;
 
 use crate::bed::{Bed, DEPLOYMENT, SETTLE, history_field, path_str, set_switches};
@@ -381,4 +382,68 @@ async fn a_leader_cut_off_from_redis_stops_acting_before_its_lease_lapses() {
     hooks.assert_never_two_leaders_at_once();
     let actions = history_field(&redis.url(), "action", "action").await;
     assert_eq!(actions, ["cutover", "rollback"], "nothing decided twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_aggregators_follow_a_sentinel_failover_and_no_epoch_is_reused() {
+    let sentinel = RedisSentinel::start().await.expect("Redis Sentinel");
+    let hooks = HookLog::new();
+    let (a, b) = (Bed::new(), Bed::new());
+    let _leader = start(&a, &sentinel.url(), "agg-a", &hooks, true).await;
+    let _standby = start(&b, &sentinel.url(), "agg-b", &hooks, false).await;
+    let _pair = pair_to_both(&a, &b).await;
+    let ready = a
+        .verdict_where("READY", SETTLE, |v| {
+            v.decision() == greenlight_proto::v1::Decision::Ready
+        })
+        .await;
+
+    sentinel.kill_primary().await;
+    let promoted = sentinel
+        .wait_for_new_master(sentinel.primary_port(), Duration::from_secs(60))
+        .await
+        .expect("Sentinel promotes the replica");
+    assert_eq!(promoted.1, sentinel.replica_port(), "{promoted:?}");
+
+    // After the failover: the leader still decides and publishes (to the
+    // new primary), and the standby still follows it there.
+    let baking = a.cut_over_when_ready().await;
+    assert!(baking.epoch > ready.epoch);
+    b.verdict_where(
+        "the standby follows the bake on the new primary",
+        SETTLE,
+        |v| v.phase() == Phase::Baking && !v.leader.is_empty(),
+    )
+    .await;
+    let new_primary = format!("redis://127.0.0.1:{}", sentinel.replica_port());
+    let published = eventually(
+        "the bake's verdicts in the new primary's history",
+        SETTLE,
+        || {
+            let url = new_primary.clone();
+            async move {
+                let epochs: Vec<u64> = crate::bed::history_all(&url)
+                    .await
+                    .iter()
+                    .filter(|entry| entry.get::<String>("kind").as_deref() == Some("verdict"))
+                    .filter_map(|entry| entry.get::<String>("epoch")?.parse().ok())
+                    .collect();
+                epochs
+                    .last()
+                    .is_some_and(|last| *last >= baking.epoch)
+                    .then_some(epochs)
+            }
+        },
+    )
+    .await;
+    assert!(
+        published.windows(2).all(|pair| pair[0] < pair[1]),
+        "every published epoch is new and above the one before: {published:?}"
+    );
+    let (leader_a, leader_b) = (
+        a.verdict_where("agg-a", SETTLE, |_| true).await.leader,
+        b.verdict_where("agg-b", SETTLE, |_| true).await.leader,
+    );
+    assert_eq!(leader_a, leader_b, "both name one leader");
+    hooks.assert_never_two_leaders_at_once();
 }
