@@ -118,6 +118,7 @@ impl Keeper {
             })
             .unwrap_or_default();
         for name in lapsed {
+            metrics::gauge!("greenlight_leading", "deployment" => name.clone()).set(0.0);
             tracing::warn!(
                 deployment = %name,
                 "stopped leading: the lease could not be renewed in time, so this aggregator no longer publishes, runs hooks or alerts for it; another aggregator may take over"
@@ -176,6 +177,7 @@ impl Keeper {
                         (terms.stand_by(name, Some(holder.clone())), known)
                     })
                     .unwrap_or((false, true));
+                metrics::gauge!("greenlight_leading", "deployment" => name.to_string()).set(0.0);
                 if was {
                     tracing::warn!(
                         deployment = %name,
@@ -234,6 +236,9 @@ impl Keeper {
                 engine.raise_epoch(name, epoch, now);
             }
         });
+        metrics::gauge!("greenlight_leading", "deployment" => name.to_string()).set(1.0);
+        metrics::counter!("greenlight_leader_terms_total", "deployment" => name.to_string())
+            .increment(1);
         tracing::info!(deployment = %name, epoch, id = %self.ha.id, "leading: took the lease; the bake, if any, resumes from the saved state");
     }
 
