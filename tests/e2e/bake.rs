@@ -10,7 +10,7 @@ use greenlight_proto::v1::{Decision, Phase};
 use greenlight_testbed::{RedisServer, eventually};
 use redis::AsyncCommands;
 
-use crate::bed::{Bed, DEPLOYMENT, SETTLE, history, history_field, set_switches};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, entered_at, history, history_field, set_switches};
 
 /// The guide's rules on a test's time scale.
 const FAST_RULES: &str = "ready_after = \"2s\"\ntraffic_window = \"10s\"\nmin_requests = 20\n";
@@ -153,14 +153,7 @@ async fn an_aggregator_killed_mid_bake_resumes_it_and_decides_nothing_twice() {
         .as_ref()
         .and_then(from_timestamp)
         .unwrap();
-    let verified_at = verified
-        .transitions
-        .iter()
-        .rev()
-        .find(|t| t.to() == Phase::Verified)
-        .and_then(|t| t.at.as_ref())
-        .and_then(from_timestamp)
-        .expect("a Verified transition");
+    let verified_at = entered_at(&verified, Phase::Verified);
     assert!(
         verified_at >= deadline,
         "verified at the restored deadline, not before"

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use greenlight_proto::v1::verdict_service_client::VerdictServiceClient;
-use greenlight_proto::v1::{GetVerdictRequest, Verdict};
+use greenlight_proto::v1::{GetVerdictRequest, Transition, Verdict};
 use greenlight_testbed::{Process, binary, eventually, free_port};
 use tempfile::TempDir;
 
@@ -268,6 +268,25 @@ impl Bed {
     }
 }
 
+/// The latest transition of `verdict` into `phase`; panics without one.
+pub fn entered(verdict: &Verdict, phase: greenlight_proto::v1::Phase) -> &Transition {
+    verdict
+        .transitions
+        .iter()
+        .rev()
+        .find(|t| t.to() == phase)
+        .unwrap_or_else(|| panic!("no transition to {phase:?} in {:?}", verdict.transitions))
+}
+
+/// When `verdict` last entered `phase`.
+pub fn entered_at(verdict: &Verdict, phase: greenlight_proto::v1::Phase) -> std::time::SystemTime {
+    entered(verdict, phase)
+        .at
+        .as_ref()
+        .and_then(greenlight_proto::time::from_timestamp)
+        .expect("a transition has its time")
+}
+
 /// Waits until the verdict `client` gets satisfies `condition`; returns it.
 pub async fn verdict_where_on(
     client: VerdictServiceClient<tonic::transport::Channel>,
@@ -431,4 +450,36 @@ pub async fn history_field(redis_url: &str, kind: &str, field: &str) -> Vec<Stri
         .iter()
         .filter_map(|entry| entry.get::<String>(field))
         .collect()
+}
+
+/// Polls the JSON at `key` (a fresh connection each time: Redis may be
+/// restarting or failing over) until `condition` holds; returns it.
+pub async fn json_key_where(
+    client: &redis::Client,
+    key: &str,
+    what: &str,
+    condition: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    use redis::AsyncCommands;
+    eventually(what, SETTLE, || {
+        let condition = &condition;
+        async move {
+            let mut connection = client
+                .get_multiplexed_async_connection()
+                .await
+                .map_err(|error| error.to_string())?;
+            let text: Option<String> = connection
+                .get(key)
+                .await
+                .map_err(|error| error.to_string())?;
+            let value: serde_json::Value = serde_json::from_str(&text.ok_or("no such key")?)
+                .map_err(|error| error.to_string())?;
+            if condition(&value) {
+                Ok(value)
+            } else {
+                Err(format!("{key}: {value}"))
+            }
+        }
+    })
+    .await
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use greenlight_proto::v1::{Decision, Phase};
 use greenlight_testbed::eventually;
 
-use crate::bed::{Bed, DEPLOYMENT, SETTLE};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, entered};
 
 const RULES: &str =
     "ready_after = \"2s\"\ntraffic_window = \"10s\"\nmin_requests = 20\nbake_for = \"30s\"\n";
@@ -168,13 +168,7 @@ async fn a_failing_smoke_test_after_cutover_rolls_back_through_the_rollback_hook
         .verdict_where("rolled back", SETTLE, |v| v.phase() == Phase::RolledBack)
         .await;
     assert_eq!(rolled_back.decision(), Decision::Rollback);
-    let cause = &rolled_back
-        .transitions
-        .iter()
-        .rev()
-        .find(|t| t.to() == Phase::RolledBack)
-        .expect("a RolledBack transition")
-        .cause;
+    let cause = &entered(&rolled_back, Phase::RolledBack).cause;
     assert!(cause.contains("gate_failed"), "{cause}");
     assert!(cause.contains("GET /api/queue: 500"), "{cause}");
     assert!(cause.contains("exit 2"), "{cause}");

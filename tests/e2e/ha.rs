@@ -15,7 +15,7 @@ use greenlight_proto::v1::{Phase, Verdict};
 use greenlight_testbed::{NetworkCut, Process, RedisSentinel, RedisServer, eventually};
 use redis::AsyncCommands;
 
-use crate::bed::{Bed, DEPLOYMENT, SETTLE, history_field, path_str, set_switches};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, entered_at, history_field, path_str, set_switches};
 
 const LEASE: Duration = Duration::from_secs(5);
 
@@ -259,14 +259,7 @@ async fn a_standby_takes_the_bake_over_from_a_killed_leader_and_no_hook_runs_twi
             v.phase() == Phase::Verified
         })
         .await;
-    let verified_at = verified
-        .transitions
-        .iter()
-        .rev()
-        .find(|t| t.to() == Phase::Verified)
-        .and_then(|t| t.at.as_ref())
-        .and_then(from_timestamp)
-        .expect("a Verified transition");
+    let verified_at = entered_at(&verified, Phase::Verified);
     assert!(verified_at >= deadline_of(&before));
 
     // The verified hook runs (once, by agg-b); then every hook has run

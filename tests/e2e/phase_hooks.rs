@@ -10,7 +10,7 @@ use std::time::Duration;
 use greenlight_proto::v1::Phase;
 use greenlight_testbed::{Process, RedisServer, binary, eventually};
 
-use crate::bed::{Bed, DEPLOYMENT, SETTLE, history, path_str};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, entered, history, path_str};
 
 /// The guide's rules on a test's time scale, with a short bake.
 const FAST_BAKE: &str =
@@ -61,13 +61,7 @@ async fn a_verified_hook_runs_once_and_not_again_after_a_restart() {
     let verified = bed
         .verdict_where("Verified", SETTLE, |v| v.phase() == Phase::Verified)
         .await;
-    let epoch = verified
-        .transitions
-        .iter()
-        .rev()
-        .find(|t| t.to() == Phase::Verified)
-        .expect("a Verified transition")
-        .epoch;
+    let epoch = entered(&verified, Phase::Verified).epoch;
 
     let line = first_line("the Verified hook's line", &record).await;
     assert_eq!(

@@ -16,7 +16,7 @@ use greenlight_testbed::{RedisServer, eventually};
 use redis::AsyncCommands;
 use redis::streams::{StreamId, StreamRangeReply};
 
-use crate::bed::{Bed, DEPLOYMENT, SETTLE, history};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, history, json_key_where};
 
 /// The guide's rules on a test's time scale; a bake far longer than the
 /// test, so that it is still running when the aggregator comes back.
@@ -34,7 +34,7 @@ async fn a_bake_survives_redis_losing_everything_then_an_aggregator_kill() {
     let baking = bed.cut_over_when_ready().await;
     let client = redis::Client::open(redis.url()).unwrap();
     let state_key = format!("greenlight:{{{DEPLOYMENT}}}:state");
-    saved_state_where(&client, &state_key, "the Baking state saved", |state| {
+    json_key_where(&client, &state_key, "the Baking state saved", |state| {
         state["phase"] == "Baking"
     })
     .await;
@@ -44,7 +44,7 @@ async fn a_bake_survives_redis_losing_everything_then_an_aggregator_kill() {
     redis.start_again().await.expect("Redis restarts, empty");
     // The publisher writes the state back within a refresh (a third of the
     // bed's 10 s verdict TTL), unprompted: no phase changes meanwhile.
-    let rewritten = saved_state_where(&client, &state_key, "the state written back", |state| {
+    let rewritten = json_key_where(&client, &state_key, "the state written back", |state| {
         state["phase"] == "Baking"
     })
     .await;
@@ -153,37 +153,6 @@ async fn a_reported_gap_is_written_to_the_history() {
 
     shutdown.cancel();
     task.await.expect("the publisher ends at shutdown");
-}
-
-/// Polls the saved state until `condition` holds; returns it.
-async fn saved_state_where(
-    client: &redis::Client,
-    key: &str,
-    what: &str,
-    condition: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    eventually(what, SETTLE, || {
-        let condition = &condition;
-        async move {
-            let mut connection = client
-                .get_multiplexed_async_connection()
-                .await
-                .map_err(|error| error.to_string())?;
-            let text: Option<String> = connection
-                .get(key)
-                .await
-                .map_err(|error| error.to_string())?;
-            let text = text.ok_or("no saved state")?;
-            let state: serde_json::Value =
-                serde_json::from_str(&text).map_err(|error| error.to_string())?;
-            if condition(&state) {
-                Ok(state)
-            } else {
-                Err(format!("saved state {state}"))
-            }
-        }
-    })
-    .await
 }
 
 /// The whole history stream, oldest first.

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use greenlight_testbed::{RedisSentinel, eventually};
 use redis::AsyncCommands;
 
-use crate::bed::{Bed, DEPLOYMENT, SETTLE};
+use crate::bed::{Bed, DEPLOYMENT, SETTLE, json_key_where};
 
 /// Sentinel needs 1 s to call the primary down, then an election and a
 /// promotion; generous for a shared machine.
@@ -26,9 +26,12 @@ async fn the_aggregator_follows_a_sentinel_failover() {
     let bed = Bed::new();
     let _aggregator = bed.aggregator(Some(&sentinel.url()), "2s").await;
     let _pair = bed.pair(None).await;
-    let ready = verdict_where(&old_primary, &key, "READY on the first primary", |v| {
-        v["decision"] == "READY"
-    })
+    let ready = json_key_where(
+        &redis::Client::open(old_primary.as_str()).unwrap(),
+        &key,
+        "READY on the first primary",
+        |v| v["decision"] == "READY",
+    )
     .await;
 
     sentinel.kill_primary().await;
@@ -72,39 +75,11 @@ async fn the_aggregator_follows_a_sentinel_failover() {
         fresh["epoch"],
         ready["epoch"]
     );
-    verdict_where(&new_primary, &key, "Baking in the new primary's key", |v| {
-        v["phase"] == "Baking" && v["epoch"].as_u64() > ready["epoch"].as_u64()
-    })
+    json_key_where(
+        &redis::Client::open(new_primary.as_str()).unwrap(),
+        &key,
+        "Baking in the new primary's key",
+        |v| v["phase"] == "Baking" && v["epoch"].as_u64() > ready["epoch"].as_u64(),
+    )
     .await;
-}
-
-/// Polls the verdict key at `url` until `condition` holds; returns it.
-async fn verdict_where(
-    url: &str,
-    key: &str,
-    what: &str,
-    condition: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let client = redis::Client::open(url).unwrap();
-    eventually(what, SETTLE, || {
-        let (client, condition) = (&client, &condition);
-        async move {
-            let mut connection = client
-                .get_multiplexed_async_connection()
-                .await
-                .map_err(|error| error.to_string())?;
-            let text: Option<String> = connection
-                .get(key)
-                .await
-                .map_err(|error| error.to_string())?;
-            let verdict: serde_json::Value =
-                serde_json::from_str(&text.ok_or("no verdict key")?).map_err(|e| e.to_string())?;
-            if condition(&verdict) {
-                Ok(verdict)
-            } else {
-                Err(format!("verdict {verdict}"))
-            }
-        }
-    })
-    .await
 }
