@@ -6,7 +6,8 @@
 //! - [`engine`]: the pure verdict core; no I/O, time passed in.
 //! - [`hub`]: the lock around the engine; its outputs leave by one channel.
 //! - [`lead`]: with `[ha]`, which aggregator leads each deployment (Redis
-//!   leases), and taking a bake over from a leader that died.
+//!   leases, the fence); [`lease_keeper`], the task that keeps the leases
+//!   and takes a bake over from a leader that died.
 //! - [`dispatch`]: the one task that carries outputs out (watchers, Redis,
 //!   hooks, the log) and feeds hooks' outcomes back to the engine.
 //! - [`schedule`]: waking the engine at its next deadline.
@@ -38,6 +39,7 @@ pub mod hooks;
 pub mod http;
 pub mod hub;
 pub mod lead;
+pub mod lease_keeper;
 pub mod redis;
 pub mod schedule;
 pub mod tls;
@@ -102,7 +104,7 @@ pub async fn run_on(
     let alerting = alerts::Alerting::spawn(&config.alerts, clock, &tasks, alerts_stop.clone())?;
 
     let leadership = Arc::new(match &config.ha {
-        Some(ha) => Leadership::shared(ha),
+        Some(ha) => Leadership::shared(ha.id.clone(), ha.lease),
         None => Leadership::alone(),
     });
     let mut publishing = None;
@@ -156,7 +158,7 @@ pub async fn run_on(
     let keeper_stop = CancellationToken::new();
     if let (Some(ha), Some(redis)) = (&config.ha, &config.redis) {
         tracing::info!(id = %ha.id, lease = ?ha.lease, "[ha]: leading the deployments whose lease this aggregator holds, standing by for the others");
-        let keeper = lead::Keeper {
+        let keeper = lease_keeper::Keeper {
             hub: hub.clone(),
             leadership: leadership.clone(),
             redis: redis.clone(),

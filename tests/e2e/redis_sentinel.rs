@@ -7,8 +7,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use greenlight_testbed::{RedisSentinel, eventually};
-use redis::AsyncCommands;
+use greenlight_testbed::RedisSentinel;
 
 use crate::bed::{Bed, DEPLOYMENT, SETTLE, json_key_where};
 

@@ -9,21 +9,19 @@
 //! - `terms`: who leads what, as this aggregator knows it (pure, time
 //!   passed in).
 //! - `scripts`: the lease and the fence, as Lua run inside Redis.
-//! - `keeper`: the task that takes, renews and releases leases, and hands
-//!   the leader's state to the engine.
+//!
+//! The task that takes, renews and releases the leases is
+//! [`crate::lease_keeper`] (it reads the config; this module does not, so
+//! the hooks can ask it who leads).
 
-mod keeper;
 mod scripts;
 mod terms;
 
 use std::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
-pub use keeper::Keeper;
-pub use scripts::FENCED;
+pub use scripts::{ACQUIRE, Acquired, FENCED, RELEASE};
 pub use terms::{Role, Terms};
-
-use crate::config::HaSettings;
 
 /// Shared by the dispatcher, the publisher, the hooks and the gRPC face.
 #[derive(Debug)]
@@ -37,9 +35,10 @@ impl Leadership {
         Leadership { terms: None }
     }
 
-    pub fn shared(settings: &HaSettings) -> Self {
+    /// `[ha]`: as aggregator `id`, with leases of `lease`.
+    pub fn shared(id: String, lease: std::time::Duration) -> Self {
         Leadership {
-            terms: Some(Mutex::new(Terms::new(settings.id.clone(), settings.lease))),
+            terms: Some(Mutex::new(Terms::new(id, lease))),
         }
     }
 

@@ -13,11 +13,10 @@ use redis::AsyncCommands;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::Leadership;
-use super::scripts::{ACQUIRE, Acquired, RELEASE};
 use crate::config::{HaSettings, RedisSettings};
 use crate::engine::{SavedState, epoch_floor};
 use crate::hub::Hub;
+use crate::lead::{ACQUIRE, Acquired, Leadership, RELEASE};
 use crate::redis::{RedisConnection, RedisTarget, describe, epoch_key, leader_key, state_key};
 
 pub struct Keeper {
