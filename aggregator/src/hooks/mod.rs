@@ -341,6 +341,11 @@ impl Worker {
             };
             self.log(&outcome, &argv);
             self.record(outcome.clone());
+            if matches!(outcome.result.exit, run::Exit::Stopped) {
+                // Not a failure of the switch: the new leader decides it
+                // again from the saved state.
+                return;
+            }
             if ok {
                 self.finish(order, SwitchOutcome::Succeeded).await;
                 return;
