@@ -11,6 +11,7 @@
 //! - where and why in words (the line and column, figment's kinds without
 //!   backticks): the `greenlight-config-words` crate, shared with the agent.
 //! - `redis`: `[redis]`, the URL parsed once ([`RedisSettings`]).
+//! - `redis_url`: the URL's forms (one server, Sentinel, Cluster), parsed.
 //! - `ha`: `[ha]`, leadership through Redis leases ([`HaSettings`]).
 //! - `deployment`: `[defaults]`, `[deployments.<name>]` and each
 //!   deployment's `traffic_source`.
@@ -35,6 +36,7 @@ mod http;
 mod limits;
 mod load;
 mod redis;
+mod redis_url;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -52,7 +54,8 @@ pub use self::ha::HaSettings;
 pub use self::http::HttpSettings;
 pub use self::limits::Limits;
 pub use self::load::{ENV_PREFIX, Overrides, RedisOverride};
-pub use self::redis::{Auth, ClusterEndpoint, RedisEndpoint, RedisSettings, SentinelEndpoint};
+pub use self::redis::RedisSettings;
+pub use self::redis_url::{Auth, ClusterEndpoint, RedisEndpoint, SentinelEndpoint};
 pub use self::tls::TlsSettings;
 use crate::alerts::AlertSettings;
 use crate::engine::{DeploymentSettings, validate_deployment_name};
