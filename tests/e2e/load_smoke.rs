@@ -14,35 +14,24 @@ async fn greenlight_bench_measures_a_small_fleet_and_prints_every_figure() {
     let bed = Bed::new();
     let aggregator = bed.aggregator(Some(&redis.url()), "1s").await;
 
-    let run = tokio::process::Command::new(binary("greenlight-bench"))
-        .args([
-            "--aggregator",
-            &bed.aggregator_url(),
-            "--agents",
-            "20",
-            "--rate",
-            "2",
-            "--duration",
-            "3s",
-            "--deployments",
-            "2",
-            "--redis",
-            &redis.url(),
-            "--aggregator-pid",
-            &aggregator.pid().to_string(),
-            "--json",
-        ])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("greenlight-bench finishes within 2 minutes")
-        .expect("running greenlight-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    let figures: serde_json::Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let figures = bench(&[
+        "--aggregator",
+        &bed.aggregator_url(),
+        "--agents",
+        "20",
+        "--rate",
+        "2",
+        "--duration",
+        "3s",
+        "--deployments",
+        "2",
+        "--redis",
+        &redis.url(),
+        "--aggregator-pid",
+        &aggregator.pid().to_string(),
+        "--json",
+    ])
+    .await;
 
     assert_eq!(figures["agents_connected"], 20, "{figures:#}");
     assert!(
@@ -89,31 +78,20 @@ async fn greenlight_bench_times_fault_to_rollback_trials() {
     );
     let _aggregator = bed.aggregator_toml(&config, &[]).await;
 
-    let run = tokio::process::Command::new(binary("greenlight-bench"))
-        .args([
-            "--aggregator",
-            &bed.aggregator_url(),
-            "--rollback-trials",
-            "2",
-            "--rate",
-            "2",
-            "--redis",
-            &redis.url(),
-            "--hook-log",
-            &hook_log.display().to_string(),
-            "--json",
-        ])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(120), run)
-        .await
-        .expect("greenlight-bench finishes within 2 minutes")
-        .expect("running greenlight-bench");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    let figures: serde_json::Value =
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let figures = bench(&[
+        "--aggregator",
+        &bed.aggregator_url(),
+        "--rollback-trials",
+        "2",
+        "--rate",
+        "2",
+        "--redis",
+        &redis.url(),
+        "--hook-log",
+        &hook_log.display().to_string(),
+        "--json",
+    ])
+    .await;
 
     let trials = figures["trials"].as_array().expect("a trials list");
     assert_eq!(trials.len(), 2, "{figures:#}");
@@ -135,4 +113,23 @@ async fn greenlight_bench_times_fault_to_rollback_trials() {
     }
     assert_eq!(figures["decision"]["samples"], 2, "{figures:#}");
     assert_eq!(figures["expected_decision_ms"], 1000.0, "{figures:#}");
+}
+
+/// Runs `greenlight-bench` with `args` (bounded: 2 minutes); it must exit
+/// 0, and its `--json` output is returned.
+async fn bench(args: &[&str]) -> serde_json::Value {
+    let run = tokio::process::Command::new(binary("greenlight-bench"))
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("greenlight-bench finishes within 2 minutes")
+        .expect("running greenlight-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let figures: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    figures
 }
